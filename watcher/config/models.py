@@ -1,0 +1,173 @@
+"""The validated shape of config.yaml (DESIGN.md "Configuration").
+
+Every model forbids unknown keys, so a typo is an error rather than a silently ignored
+setting. Durations are stored as seconds (float) and sizes as bytes (int).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from watcher.units import parse_duration, parse_size
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Size = Annotated[int, BeforeValidator(parse_size)]
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _identifier(value: str) -> str:
+    if not _IDENTIFIER.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid name: use letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+class Defaults(Strict):
+    """Per-feed settings that apply unless a feed overrides them."""
+
+    interval: Duration = 600.0
+    timeout: Duration = 30.0
+    max_bytes: Size = 10_000_000
+
+    @field_validator("interval")
+    @classmethod
+    def _interval_floor(cls, value: float) -> float:
+        if value < 10:
+            raise ValueError("an interval below 10s is impolite to publishers; use 10s or more")
+        return value
+
+
+class FeedSource(Strict):
+    """One entry of `feeds:`: a feed URL, or an OPML file listing feeds."""
+
+    url: str | None = None
+    opml: str | None = None
+    name: str | None = None
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    max_bytes: Size | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
+            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FeedSource:
+        if (self.url is None) == (self.opml is None):
+            raise ValueError("each feed needs exactly one of `url:` or `opml:`")
+        return self
+
+
+class Topic(Strict):
+    name: Annotated[str, BeforeValidator(_identifier)]
+    title: str | None = None
+    query: str
+    channels: list[str] = Field(default_factory=list)
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.name
+
+
+class SmtpSettings(Strict):
+    host: str
+    port: int | None = None
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout: Duration = 30.0
+
+    @property
+    def effective_port(self) -> int:
+        if self.port is not None:
+            return self.port
+        return {"none": 25, "starttls": 587, "tls": 465}[self.security]
+
+
+class ChannelBase(Strict):
+    digest: Duration | None = None  # gather alerts and send one message per period
+    max_per_hour: int | None = Field(default=None, ge=1)
+
+
+class EmailChannel(ChannelBase):
+    type: Literal["email"]
+    from_: str = Field(alias="from")
+    to: list[str] = Field(min_length=1)
+    smtp: SmtpSettings
+    subject_prefix: str = "[watcher]"
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+
+class WebhookChannel(ChannelBase):
+    type: Literal["webhook"]
+    url: str
+    format: Literal["json", "slack", "discord", "ntfy"] = "json"
+    secret: SecretStr | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: Duration = 15.0
+
+
+class ConsoleChannel(ChannelBase):
+    type: Literal["console"]
+    color: Literal["auto", "always", "never"] = "auto"
+
+
+Channel = Annotated[EmailChannel | WebhookChannel | ConsoleChannel, Field(discriminator="type")]
+
+
+class DedupConfig(Strict):
+    min_words: int = Field(default=8, ge=1)
+    republish_threshold: float = Field(default=0.8, gt=0, le=1)
+    near_duplicate_threshold: float = Field(default=0.7, gt=0, le=1)
+    retention: Duration = 30 * 86400.0
+
+
+class Settings(Strict):
+    """The whole config file, validated. `feeds` holds OPML entries expanded to URLs."""
+
+    database: str = "var/watcher.db"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    user_agent: str | None = None
+    max_concurrency: int = Field(default=16, ge=1, le=512)
+    per_host_concurrency: int = Field(default=4, ge=1, le=64)
+    defaults: Defaults = Field(default_factory=Defaults)
+    backfill: Duration = 86400.0
+    feeds: list[FeedSource] = Field(default_factory=list)
+    aliases: dict[str, list[str]] = Field(default_factory=dict)
+    topics: list[Topic] = Field(default_factory=list)
+    channels: dict[str, Channel] = Field(default_factory=dict)
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
+
+    @field_validator("aliases", mode="before")
+    @classmethod
+    def _alias_lists(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {
+                str(k): [str(s) for s in (v if isinstance(v, list) else [v])]
+                for k, v in value.items()
+            }
+        return value

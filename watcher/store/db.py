@@ -1,0 +1,66 @@
+"""Opening the database: WAL, foreign keys, a busy timeout, and migrations to the latest."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from watcher.errors import StoreError
+from watcher.store.migrations import MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite_utils.Database) -> list[int]:
+    """Apply every migration newer than the file's version; return those applied."""
+    versions = [m.version for m in MIGRATIONS]
+    if versions != list(range(1, len(versions) + 1)):
+        raise StoreError(f"migrations must be numbered 1..N without gaps, found {versions}")
+    current = schema_version(db)
+    latest = versions[-1]
+    if current > latest:
+        raise StoreError(
+            f"database schema version {current} is newer than this watcher knows ({latest}); "
+            "upgrade watcher or point `database:` at another file"
+        )
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.version <= current:
+            continue
+        with db.atomic():
+            migration.apply(db)
+            db.execute(f"PRAGMA user_version = {migration.version:d}")
+        log.info("database migrated to version %d (%s)", migration.version, migration.name)
+        applied.append(migration.version)
+    return applied
+
+
+def open_database(path: str | Path) -> sqlite_utils.Database:
+    """The database at `path` (created with its folder if missing), migrated to latest.
+
+    `:memory:` gives a private in-memory database, for tests and one-off commands.
+    """
+    try:
+        if str(path) == ":memory:":
+            conn = sqlite3.connect(":memory:", check_same_thread=False)
+        else:
+            file = Path(path)
+            file.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(file, timeout=30, check_same_thread=False)
+        db = sqlite_utils.Database(conn)
+        with db.ensure_autocommit_on():
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe with WAL
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA busy_timeout = 30000")
+        migrate(db)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open database {path}: {exc}") from exc
+    return db

@@ -1,0 +1,163 @@
+"""Plain text from feed HTML, and the normal form used to compare text.
+
+Every stage that compares words (dedup fingerprints, topic queries, snippets) goes through
+`normalize`/`tokenize` here, so "Türkiye" equals "Turkiye", "Putin–Zelenskyy" is two words
+and curly quotes equal straight ones everywhere at once.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from html.parser import HTMLParser
+
+# Letters that carry no combining mark in NFD but are still "a letter with a diacritic"
+# to a reader (Polish ł in "Zełenski", Turkish dotless ı, Nordic ø...).
+_FOLD_LETTERS = str.maketrans(
+    {
+        "ł": "l", "ı": "i", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t",
+        "æ": "ae", "œ": "oe", "þ": "th", "ß": "ss", "ŀ": "l",
+    }
+)  # fmt: skip
+
+# Anything that is not a letter, digit or combining mark separates words: dashes of every
+# kind, quotes, apostrophes, punctuation and symbols.
+_NON_WORD = re.compile(r"[\W_]+")
+_SPACE = re.compile(r"\s+")
+
+# Block-level elements end a paragraph. Anything else (a, b, span, img...) is inline.
+_BLOCK_TAGS = frozenset(
+    """address article aside blockquote body caption center dd details dialog dir div dl
+    dt fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html
+    legend li main menu nav ol p pre section summary table tbody td tfoot th thead tr ul
+    """.split()
+)
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg"})
+_LOOKS_LIKE_HTML = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>|&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);")
+
+
+def normalize(text: str) -> str:
+    """Comparison form: NFKC, case-folded, diacritics folded, punctuation to spaces.
+
+    The result is lower-case words separated by single spaces, with no leading or
+    trailing space. It is idempotent: normalize(normalize(x)) == normalize(x).
+    """
+    if text.isascii():
+        return " ".join(_NON_WORD.sub(" ", text.lower()).split())
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_FOLD_LETTERS)
+    decomposed = unicodedata.normalize("NFD", text)
+    text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    text = unicodedata.normalize("NFC", text)
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def tokenize(text: str) -> list[str]:
+    """The words of `text` in normal form, in order."""
+    return normalize(text).split()
+
+
+def word_count(text: str) -> int:
+    """How many words `text` has in normal form (what `min_words` counts)."""
+    return len(tokenize(text))
+
+
+def collapse_whitespace(text: str) -> str:
+    """Runs of whitespace (including non-breaking spaces) to one space, trimmed."""
+    return _SPACE.sub(" ", text.replace("\xa0", " ")).strip()
+
+
+class _ParagraphSplitter(HTMLParser):
+    """Collects text, cutting a paragraph at block elements and at `<br><br>`."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.paragraphs: list[str] = []
+        self._parts: list[str] = []
+        self._skip_depth = 0
+        self._breaks = 0  # consecutive <br> with only whitespace between them
+
+    def _cut(self) -> None:
+        text = collapse_whitespace("".join(self._parts))
+        if text:
+            self.paragraphs.append(text)
+        self._parts = []
+        self._breaks = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip_depth += 1
+        elif tag == "br":
+            self._breaks += 1
+            if self._breaks >= 2:
+                self._cut()
+            else:
+                self._parts.append("\n")
+        elif tag in _BLOCK_TAGS:
+            self._cut()
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag in _BLOCK_TAGS:
+            self._cut()
+
+    def handle_data(self, data: str) -> None:
+        if self._skip_depth:
+            return
+        if data.strip():
+            self._breaks = 0
+        self._parts.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._cut()
+
+
+def split_plain_text(text: str) -> list[str]:
+    """Paragraphs of plain text: blank lines separate them."""
+    out = []
+    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n")):
+        block = collapse_whitespace(block)
+        if block:
+            out.append(block)
+    return out
+
+
+def html_to_paragraphs(markup: str) -> list[str]:
+    """Plain-text paragraphs of an item's HTML (or plain text), in document order."""
+    if not markup:
+        return []
+    if not _LOOKS_LIKE_HTML.search(markup):
+        return split_plain_text(markup)
+    splitter = _ParagraphSplitter()
+    try:
+        splitter.feed(markup)
+        splitter.close()
+    except (AssertionError, ValueError):
+        # HTMLParser gives up on some pathological markup; strip tags instead.
+        stripped = html.unescape(re.sub(r"<[^>]*>", " ", markup))
+        return split_plain_text(stripped)
+    paragraphs: list[str] = []
+    for paragraph in splitter.paragraphs:
+        paragraphs.extend(split_plain_text(paragraph) if "\n\n" in paragraph else [paragraph])
+    return paragraphs
+
+
+def drop_repeats(paragraphs: list[str]) -> list[str]:
+    """Paragraphs without those that repeat an earlier one (compared in normal form).
+
+    A page that repeats its lead under "Related news" keeps the lead once.
+    """
+    seen: set[str] = set()
+    kept = []
+    for paragraph in paragraphs:
+        key = normalize(paragraph)
+        if not key or key in seen:
+            continue
+        seen.add(key)
+        kept.append(paragraph)
+    return kept

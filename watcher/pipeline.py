@@ -1,0 +1,374 @@
+"""One poll of one feed: fetch → parse → store → dedup → match → outbox.
+
+`Ingestor` is the database half (given a parsed feed, record what is new and queue its
+alerts in one transaction); `Poller` adds the network half and the feed's polling state.
+Each stage takes the previous stage's value and returns its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+import sqlite_utils
+
+from watcher.alerts import TopicHit, alert_id, build_alert
+from watcher.config import Config, FeedSpec
+from watcher.dedup import DedupResult, DedupSettings, DedupStore, Verdict
+from watcher.errors import FetchError, HTTPStatusError, ParseError
+from watcher.fetch import Fetcher, FetchLimits, FetchResult, Validators, backoff_delay
+from watcher.model import Item, ParsedFeed
+from watcher.parse import parse_feed
+from watcher.query import Document, TopicIndex
+from watcher.store import feeds as feed_store
+from watcher.store import items as item_store
+from watcher.store import outbox
+from watcher.store.feeds import FeedState
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE = 60.0
+BACKOFF_CAP = 6 * 3600.0
+
+
+@dataclass
+class IngestResult:
+    """What one parsed feed added to the database."""
+
+    new_items: int = 0
+    updated_items: int = 0
+    republications: int = 0
+    silent: int = 0  # recorded without alerting (backfill)
+    alerts: int = 0
+    alert_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PollOutcome:
+    """How one poll went, for the summary line, logs and metrics."""
+
+    feed_id: int
+    url: str
+    name: str
+    status: str  # changed | unchanged | not-modified | failed | gone
+    elapsed: float
+    ingest: IngestResult = field(default_factory=IngestResult)
+    error: str | None = None
+    warning: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status not in ("failed", "gone")
+
+
+def dedup_settings(config: Config) -> DedupSettings:
+    d = config.settings.dedup
+    return DedupSettings(
+        min_words=d.min_words,
+        republish_threshold=d.republish_threshold,
+        near_duplicate_threshold=d.near_duplicate_threshold,
+        retention_seconds=d.retention,
+    )
+
+
+class Ingestor:
+    """Records a parsed feed: new and changed items, their fingerprints and alerts."""
+
+    def __init__(self, db: sqlite_utils.Database, config: Config):
+        self.db = db
+        self.config = config
+        self.dedup = DedupStore(db)
+        self.dedup_settings = dedup_settings(config)
+        self.index = TopicIndex(list(config.queries.items()))
+        self.topics = {t.name: t for t in config.settings.topics}
+
+    def _is_backfill_silent(self, feed: FeedState, item: Item, now: float) -> bool:
+        """A new feed's first poll alerts only on recent items (DESIGN.md backfill)."""
+        if not feed.never_polled_ok:
+            return False
+        if item.published is None:
+            return True
+        return item.published.timestamp() < now - self.config.settings.backfill
+
+    def ingest(self, feed: FeedState, parsed: ParsedFeed, now: float) -> IngestResult:
+        result = IngestResult()
+        keys = [item.key for item in parsed.items]
+        stored = item_store.find_items(self.db, feed.id, keys)
+        unchanged: list[int] = []
+        feed_name = feed.name or parsed.title or feed.config_url
+        with self.db.atomic():
+            for item in parsed.items:
+                previous = stored.get(item.key)
+                if previous is not None and previous.content_hash == item.content_hash:
+                    unchanged.append(previous.id)
+                    continue
+                item_id = self._ingest_item(feed, feed_name, item, previous, now, result)
+                # a feed listing one identity twice: the second copy is an edit of the first
+                stored[item.key] = item_store.StoredItem(item_id, feed.id, item.content_hash, now)
+            item_store.touch_items(self.db, unchanged, now)
+        return result
+
+    def _ingest_item(
+        self,
+        feed: FeedState,
+        feed_name: str,
+        item: Item,
+        previous: item_store.StoredItem | None,
+        now: float,
+        result: IngestResult,
+    ) -> int:
+        """Record one new or changed item; return its row id."""
+        assessment = self.dedup.assess(
+            item,
+            item_id=previous.id if previous else None,
+            is_update=previous is not None,
+            now=now,
+            settings=self.dedup_settings,
+        )
+        if previous is None:
+            item_id = item_store.insert_item(self.db, feed.id, item, now)
+            result.new_items += 1
+        else:
+            item_id = previous.id
+            item_store.update_item(self.db, item_id, item, now)
+            result.updated_items += 1
+        self.dedup.record(assessment, item_id=item_id, now=now)
+
+        if assessment.verdict is Verdict.REPUBLICATION:
+            result.republications += 1
+            if assessment.original_item_id is not None:
+                outbox.add_republication(
+                    self.db, original_id=assessment.original_item_id, item_id=item_id, now=now
+                )
+            return item_id
+        if assessment.verdict is Verdict.NOTHING_NEW:
+            return item_id
+        if self._is_backfill_silent(feed, item, now):
+            result.silent += 1
+            return item_id
+        self._queue_alerts(feed, feed_name, item, item_id, assessment, now, result)
+        return item_id
+
+    def _queue_alerts(
+        self,
+        feed: FeedState,
+        feed_name: str,
+        item: Item,
+        item_id: int,
+        assessment: DedupResult,
+        now: float,
+        result: IngestResult,
+    ) -> None:
+        """Match the item's new content; queue one alert per channel of the matched topics."""
+        document = Document(
+            title=item.title if assessment.title_is_new else "",
+            paragraphs=tuple(assessment.new_paragraphs),
+            feed=feed_name,
+            author=item.author or "",
+            categories=tuple(item.categories),
+            link=item.link or "",
+        )
+        matches = self.index.match(document)
+        if not matches:
+            return
+        by_channel: dict[str, list[TopicHit]] = defaultdict(list)
+        for topic_name, match in matches:
+            topic = self.topics[topic_name]
+            hit = TopicHit(topic.name, topic.display_name, match.terms, match.snippet_text)
+            for channel in topic.channels:
+                by_channel[channel].append(hit)
+        kind = "update" if assessment.verdict is Verdict.UPDATE else "new"
+        for channel, hits in by_channel.items():
+            ident = alert_id(feed.config_url, item.key, item.content_hash, channel)
+            thread = outbox.first_alert_id(self.db, item_id, channel) if kind == "update" else None
+            payload = build_alert(
+                alert=ident,
+                kind=kind,
+                created=now,
+                item=item,
+                new_paragraphs=assessment.new_paragraphs,
+                feed_name=feed_name,
+                feed_url=feed.url,
+                topics=hits,
+                thread=thread,
+            )
+            if outbox.insert_alert(
+                self.db,
+                alert_id=ident,
+                item_id=item_id,
+                channel=channel,
+                kind=kind,
+                created=now,
+                payload=payload,
+            ):
+                result.alerts += 1
+                result.alert_ids.append(ident)
+
+
+def limits_for(spec: FeedSpec | None, config: Config) -> FetchLimits:
+    defaults = config.settings.defaults
+    timeout = spec.timeout if spec else defaults.timeout
+    return FetchLimits(
+        connect_timeout=min(10.0, timeout),
+        read_timeout=timeout,
+        deadline=timeout * 2,
+        max_bytes=spec.max_bytes if spec else defaults.max_bytes,
+    )
+
+
+class Poller:
+    """Polls feeds and keeps their state: validators, backoff, moves and retirement."""
+
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        config: Config,
+        fetcher: Fetcher,
+        *,
+        executor: Executor | None = None,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.db = db
+        self.config = config
+        self.fetcher = fetcher
+        self.executor = executor
+        self.rng = rng or random.Random()
+        self.clock = clock
+        self.ingestor = Ingestor(db, config)
+        self.specs = {spec.url: spec for spec in config.feeds}
+
+    async def _parse(self, body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+        """Parse off the event loop, so one big feed does not delay every other fetch."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, _parse_job, body, url, content_type)
+
+    async def poll(self, feed: FeedState) -> PollOutcome:
+        spec = self.specs.get(feed.config_url)
+        interval = spec.interval if spec else self.config.settings.defaults.interval
+        started = time.monotonic()
+        name = feed.display_name
+        try:
+            fetched = await self.fetcher.fetch(
+                feed.url,
+                validators=Validators(etag=feed.etag, last_modified=feed.last_modified),
+                limits=limits_for(spec, self.config),
+            )
+            now = self.clock()
+            if fetched.status == 304 or (
+                fetched.body_hash is not None and fetched.body_hash == feed.body_hash
+            ):
+                self._succeeded(feed, now, interval, fetched, title=None, warning=None, new=0)
+                status = "not-modified" if fetched.status == 304 else "unchanged"
+                return PollOutcome(feed.id, feed.url, name, status, time.monotonic() - started)
+            assert fetched.body is not None
+            parsed = await self._parse(fetched.body, fetched.final_url, fetched.content_type)
+        except (FetchError, ParseError) as exc:
+            return self._failed(feed, exc, interval, started)
+        now = self.clock()
+        ingest = self.ingestor.ingest(feed, parsed, now)
+        self._succeeded(
+            feed,
+            now,
+            interval,
+            fetched,
+            title=parsed.title,
+            warning=parsed.warning,
+            new=ingest.new_items,
+        )
+        status = "changed" if ingest.new_items or ingest.updated_items else "unchanged"
+        return PollOutcome(
+            feed.id,
+            feed.url,
+            feed.name or parsed.title or name,
+            status,
+            time.monotonic() - started,
+            ingest=ingest,
+            warning=parsed.warning,
+        )
+
+    def _succeeded(
+        self,
+        feed: FeedState,
+        now: float,
+        interval: float,
+        fetched: FetchResult,
+        *,
+        title: str | None,
+        warning: str | None,
+        new: int,
+    ) -> None:
+        if fetched.permanent_redirect and fetched.permanent_redirect != feed.url:
+            log.warning(
+                "feed %s moved permanently to %s; now polling the new address"
+                " (update the config to silence this)",
+                feed.url,
+                fetched.permanent_redirect,
+            )
+        if feed.failures:
+            log.info("feed %s recovered after %d failed polls", feed.url, feed.failures)
+        jitter = self.rng.uniform(0, min(interval * 0.1, 60.0))
+        feed_store.record_success(
+            self.db,
+            feed.id,
+            now=now,
+            next_due=now + interval + jitter,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            body_hash=fetched.body_hash,
+            title=title,
+            moved_to=fetched.permanent_redirect,
+            warning=warning,
+            new_items=new,
+        )
+
+    def _failed(
+        self, feed: FeedState, exc: FetchError | ParseError, interval: float, started: float
+    ) -> PollOutcome:
+        now = self.clock()
+        failures = feed.failures + 1
+        gone = isinstance(exc, HTTPStatusError) and exc.status == 410
+        delay = backoff_delay(
+            failures, base=BACKOFF_BASE, cap=max(BACKOFF_CAP, interval), rng=self.rng
+        )
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            delay = max(delay, retry_after)
+        reason = exc.reason if isinstance(exc, FetchError) else str(exc)
+        if gone:
+            log.error(
+                "feed %s is gone (HTTP 410): it will not be polled again; remove it from the"
+                " config or replace its URL",
+                feed.url,
+            )
+        elif feed.failures == 0:
+            log.warning("feed %s failed: %s (retrying in %.0fs)", feed.url, reason, delay)
+        else:
+            log.debug("feed %s failed again (%d in a row): %s", feed.url, failures, reason)
+        feed_store.record_failure(
+            self.db,
+            feed.id,
+            now=now,
+            error=reason,
+            next_due=None if gone else now + delay,
+            gone=gone,
+        )
+        return PollOutcome(
+            feed.id,
+            feed.url,
+            feed.display_name,
+            "gone" if gone else "failed",
+            time.monotonic() - started,
+            error=reason,
+        )
+
+
+def _parse_job(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+    """Module-level so a process pool can pickle it."""
+    return parse_feed(body, url=url, content_type=content_type)

@@ -1,0 +1,90 @@
+"""`watcher once`: one full cycle over every configured feed, then delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+
+from watcher.config import Config
+from watcher.fetch import Fetcher, FetchSettings
+from watcher.pipeline import Poller, PollOutcome
+from watcher.report import outcome_line
+from watcher.store import feeds as feed_store
+from watcher.store import open_database
+
+log = logging.getLogger(__name__)
+
+
+def fetch_settings(config: Config) -> FetchSettings:
+    settings = config.settings
+    kwargs = {
+        "max_concurrency": settings.max_concurrency,
+        "per_host": settings.per_host_concurrency,
+    }
+    if settings.user_agent:
+        kwargs["user_agent"] = settings.user_agent
+    return FetchSettings(**kwargs)
+
+
+class Progress:
+    """A one-line progress bar on stderr, drawn only on a terminal."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.done, self.enabled = total, 0, enabled and total > 0
+
+    def clear(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\033[K")
+
+    def step(self) -> None:
+        self.done += 1
+        if self.enabled:
+            width = 30
+            filled = width * self.done // self.total
+            bar = "#" * filled + "-" * (width - filled)
+            sys.stderr.write(f"\r[{bar}] {self.done}/{self.total} feeds")
+            sys.stderr.flush()
+
+
+async def poll_all(poller: Poller, feeds: list[feed_store.FeedState], progress: Progress):
+    """Poll feeds concurrently (the fetcher limits how many at once); yield as each ends."""
+    tasks = [asyncio.ensure_future(poller.poll(feed)) for feed in feeds]
+    try:
+        for next_done in asyncio.as_completed(tasks):
+            outcome: PollOutcome = await next_done
+            progress.step()
+            yield outcome
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+async def run_once(config: Config, *, progress: bool = False) -> int:
+    started = time.monotonic()
+    db = open_database(config.database_path)
+    try:
+        feed_store.sync_feeds(db, config.feeds, time.time())
+        feeds = [f for f in feed_store.all_feeds(db) if f.status == feed_store.ACTIVE]
+        bar = Progress(len(feeds), progress)
+        outcomes: list[PollOutcome] = []
+        color = sys.stdout.isatty()
+        async with Fetcher(fetch_settings(config)) as fetcher:
+            poller = Poller(db, config, fetcher)
+            async for outcome in poll_all(poller, feeds, bar):
+                outcomes.append(outcome)
+                bar.clear()
+                print(outcome_line(outcome, color), flush=True)
+        bar.clear()
+        failed = sum(1 for o in outcomes if not o.ok)
+        print(
+            f"{len(outcomes)} feeds polled in {time.monotonic() - started:.1f}s:"
+            f" {len(outcomes) - failed} ok, {failed} failed;"
+            f" {sum(o.ingest.new_items for o in outcomes)} new items,"
+            f" {sum(o.ingest.republications for o in outcomes)} republications,"
+            f" {sum(o.ingest.alerts for o in outcomes)} alerts queued"
+        )
+    finally:
+        db.close()
+    return 0

@@ -117,6 +117,13 @@ def cmd_once(args: argparse.Namespace) -> int:
     return asyncio.run(run_once(config, progress=sys.stderr.isatty() and not args.quiet))
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from watcher.service import serve
+
+    config = _load(args)
+    return asyncio.run(serve(config.path, config))
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from watcher.report import print_status
     from watcher.store import open_database
@@ -146,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    commands.add_parser(
+        "run", help="the daemon: poll on schedule and deliver until SIGTERM; SIGHUP reloads"
+    ).set_defaults(func=cmd_run)
     commands.add_parser("check", help="validate the config and every query").set_defaults(
         func=cmd_check
     )

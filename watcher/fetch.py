@@ -14,7 +14,8 @@ Public API (the pipeline and the CLI build on exactly this):
     Validators      the stored ETag / Last-Modified sent back as If-None-Match / -Modified-Since
     FetchResult     status 2xx with the decoded body, or 304 with body=None
     backoff_delay(failures, *, base, cap, rng, jitter="full") -> seconds to wait
-    parse_retry_after / parse_max_age / parse_http_date / parse_content_type: pure helpers
+    parse_retry_after / parse_max_age / parse_http_date / parse_content_type: pure header
+        parsers, defined in watcher.httputil and re-exported here
 
 Errors (all carry `url` and a `reason` a user can act on; no httpx exception escapes).
 `url` is the URL that failed: after a redirect, the hop that answered 410 or timed out;
@@ -25,10 +26,8 @@ TooManyRedirects names the URL the fetch started from.
     FetchTimeout      connect/read timeout, or the whole-fetch deadline
     FetchError        everything else: refused, DNS, TLS, protocol, broken gzip
 
-Why the body is decompressed here and not by httpx: httpx inflates each network chunk in
-one call, so a 64 KiB chunk of a gzip bomb becomes ~64 MB in memory before anyone can
-count it. We read raw bytes and inflate with a bounded `max_length`, so memory stays at
-max_bytes plus one 64 KiB step however the server compresses.
+The body is read raw and inflated by watcher.httputil.ContentDecoder in bounded steps,
+not by httpx, so a gzip bomb is stopped at max_bytes without ever being held in memory.
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import math
 import random
 import socket
 import ssl
@@ -45,7 +43,6 @@ import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Literal, Self
 
 import httpx
@@ -58,6 +55,30 @@ from watcher.errors import (
     ResponseTooLarge,
     TooManyRedirects,
 )
+from watcher.httputil import (
+    STEP,
+    ContentDecoder,
+    parse_content_type,
+    parse_expires,
+    parse_http_date,
+    parse_max_age,
+    parse_retry_after,
+)
+
+__all__ = [
+    "DEFAULT_USER_AGENT",
+    "FetchLimits",
+    "FetchResult",
+    "FetchSettings",
+    "Fetcher",
+    "Validators",
+    "backoff_delay",
+    "make_client",
+    "parse_content_type",
+    "parse_http_date",
+    "parse_max_age",
+    "parse_retry_after",
+]
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +94,6 @@ ACCEPT_ENCODING = "gzip, deflate"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
-_STEP = 64 * 1024  # largest piece of decoded body produced at once
-_MAX_ENCODINGS = 3  # "gzip, gzip, gzip, ..." beyond this is an attack, not a feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,84 +201,7 @@ class FetchResult:
         return parse_content_type(self.content_type)[0]
 
 
-# --- pure helpers -------------------------------------------------------------------------
-
-
-def parse_http_date(value: str | None) -> datetime | None:
-    """An HTTP-date (`Sun, 06 Nov 1994 08:49:37 GMT`) as an aware UTC datetime, else None."""
-    if not value:
-        return None
-    try:
-        parsed = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date after `now`.
-
-    A date in the past means "now" (0); anything unreadable is None (no advice).
-    """
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        when = parse_http_date(text)
-        if when is None:
-            return None
-        return max(0.0, (when - _aware(now)).total_seconds())
-    if not math.isfinite(seconds) or seconds < 0:
-        return None
-    return seconds
-
-
-def parse_max_age(cache_control: str | None) -> float | None:
-    """`max-age` of a Cache-Control header in seconds; `no-cache`/`no-store` count as 0."""
-    if not cache_control:
-        return None
-    found: float | None = None
-    for directive in cache_control.split(","):
-        name, _, arg = directive.partition("=")
-        name = name.strip().lower()
-        if name in ("no-cache", "no-store"):
-            return 0.0
-        if name == "max-age":
-            with contextlib.suppress(ValueError):
-                found = max(0.0, float(int(arg.strip().strip('"'))))
-    return found
-
-
-def parse_content_type(value: str | None) -> tuple[str | None, str | None]:
-    """(media type lower-cased, charset exactly as declared) from a Content-Type header."""
-    if not value:
-        return None, None
-    media, *params = value.split(";")
-    charset = None
-    for param in params:
-        name, _, arg = param.partition("=")
-        if name.strip().lower() == "charset":
-            charset = arg.strip().strip("\"'").strip() or None
-    return media.strip().lower() or None, charset
-
-
-def _expiry(headers: httpx.Headers, now: datetime) -> tuple[datetime | None, float | None]:
-    raw = headers.get("Expires")
-    if raw is None:
-        return None, None
-    expires = parse_http_date(raw)
-    if expires is None:  # RFC 9111: an invalid Expires ("0", "-1") means already expired
-        return None, 0.0
-    reference = parse_http_date(headers.get("Date")) or _aware(now)
-    return expires, max(0.0, (expires - reference).total_seconds())
+# --- backoff ------------------------------------------------------------------------------
 
 
 def backoff_delay(
@@ -288,78 +230,6 @@ def backoff_delay(
     if jitter == "equal":
         return ceiling / 2 + rng.uniform(0.0, ceiling / 2)
     raise ValueError(f"jitter must be 'full' or 'equal', got {jitter!r}")
-
-
-# --- bounded content decoding -------------------------------------------------------------
-
-
-class _Inflater:
-    """Incremental gzip/deflate decoder whose every output piece is at most _STEP bytes."""
-
-    def __init__(self, encoding: str):
-        self.encoding = encoding
-        self._wbits = zlib.MAX_WBITS | 16 if encoding == "gzip" else zlib.MAX_WBITS
-        self._inflate = zlib.decompressobj(self._wbits)
-        self._fresh = True  # "deflate" may be raw deflate without the zlib header
-        self._ended = False  # past the last member: ignore trailing bytes, like browsers
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        if self._inflate.eof and not self._ended:
-            self._next_member(data)
-        while not self._ended:
-            try:
-                out = self._inflate.decompress(data, _STEP)
-            except zlib.error:
-                if self.encoding == "deflate" and self._fresh:
-                    self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
-                    self._fresh = False
-                    continue
-                raise
-            self._fresh = False
-            if out:
-                yield out
-            if self._inflate.eof:
-                data = self._inflate.unused_data
-                if not data or not self._next_member(data):
-                    return
-                continue
-            data = self._inflate.unconsumed_tail
-            if not data and len(out) < _STEP:
-                return  # input used up and zlib holds no more output
-
-    def _next_member(self, data: bytes) -> bool:
-        """After the end of a stream: start the next gzip member, or ignore the rest."""
-        if self.encoding == "gzip" and data.startswith(b"\x1f\x8b"):
-            self._inflate = zlib.decompressobj(self._wbits)
-            return True
-        self._ended = True
-        return False
-
-
-def _decoders(headers: httpx.Headers, url: str) -> list[_Inflater]:
-    """Decoders for Content-Encoding, outermost (last applied) first."""
-    names = [
-        name.strip().lower()
-        for name in headers.get("Content-Encoding", "").split(",")
-        if name.strip().lower() not in ("", "identity")
-    ]
-    if len(names) > _MAX_ENCODINGS:
-        raise FetchError(url, f"Content-Encoding stacks {len(names)} layers; refusing")
-    decoders = []
-    for name in reversed(names):
-        name = {"x-gzip": "gzip"}.get(name, name)
-        if name not in ("gzip", "deflate"):
-            raise FetchError(url, f"unsupported Content-Encoding {name!r} (we asked for gzip)")
-        decoders.append(_Inflater(name))
-    return decoders
-
-
-def _decode(decoders: list[_Inflater], data: bytes) -> Iterator[bytes]:
-    if not decoders:
-        yield data
-        return
-    for piece in decoders[0].feed(data):
-        yield from _decode(decoders[1:], piece)
 
 
 def _size(n: int) -> str:
@@ -506,10 +376,10 @@ class Fetcher:
         settings: FetchSettings | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] | None = None,
     ):
         self.settings = settings or FetchSettings()
-        self.clock = clock
+        self.clock = clock or _utcnow
         self._client = make_client(self.settings, transport=transport)
         self._global = asyncio.Semaphore(self.settings.max_concurrency)
         self._hosts: dict[str, _HostSlot] = {}
@@ -666,7 +536,9 @@ class Fetcher:
         if final.status == 304:
             etag = etag or validators.etag
             last_modified = last_modified or validators.last_modified
-        expires, expires_in = _expiry(headers, self.clock())
+        expires, expires_in = parse_expires(
+            headers.get("Expires"), headers.get("Date"), self.clock()
+        )
         return FetchResult(
             url=url,
             final_url=progress.current,
@@ -713,18 +585,21 @@ async def _read_body(
     response: httpx.Response, url: str, limits: FetchLimits, progress: _Progress
 ) -> tuple[bytes, str]:
     """The decoded body and its sha256, stopping as soon as it passes max_bytes."""
-    decoders = _decoders(response.headers, url)
+    try:
+        decoder = ContentDecoder(response.headers.get("Content-Encoding"))
+    except ValueError as exc:
+        raise FetchError(url, str(exc)) from None
     chunks: AsyncIterator[bytes] = response.aiter_raw()
     if response.is_stream_consumed:  # a transport that read and decoded it (MockTransport)
-        decoders, chunks = [], _already_read(response)
+        decoder, chunks = ContentDecoder(None), _already_read(response)
     limit = limits.max_bytes
     declared = response.headers.get("Content-Length", "")
-    if not decoders and declared.isdigit() and int(declared) > limit:
+    if decoder.identity and declared.isdigit() and int(declared) > limit:
         raise ResponseTooLarge(url, f"Content-Length {_size(int(declared))} is over the "
                                     f"{_size(limit)} limit")  # fmt: skip
     # Compressed data is never much bigger than what it inflates to; a wire stream far past
     # the limit is garbage after the end of the gzip stream, or empty members without end.
-    wire_limit = limit + limit // 8 + _STEP
+    wire_limit = limit + limit // 8 + STEP
     wire = 0
     body = bytearray()
     digest = hashlib.sha256()
@@ -732,7 +607,7 @@ async def _read_body(
         wire += len(raw)
         if wire > wire_limit:
             raise ResponseTooLarge(url, f"more than {_size(wire_limit)} on the wire")
-        for piece in _decode(decoders, raw):
+        for piece in decoder.feed(raw):
             if len(body) + len(piece) > limit:
                 raise ResponseTooLarge(
                     url, f"body is over the {_size(limit)} limit (after decompression)"

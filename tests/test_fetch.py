@@ -553,7 +553,7 @@ def test_global_limit_caps_requests_in_flight(feed_server: FeedServer) -> None:
 def test_user_agent_names_the_project_and_its_version(feed_server: FeedServer) -> None:
     fetch(feed_server.add("/rss", RSS))
     agent = feed_server.requests_for("/rss")[0].headers["user-agent"]
-    assert agent.startswith(f"watcher/{__version__} (+https://")
+    assert agent.startswith(f"watcher/{__version__} (")
     assert agent.endswith("; news alert daemon)")
 
 

@@ -82,8 +82,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PROJECT_URL = "https://github.com/watcher-news/watcher"
-DEFAULT_USER_AGENT = f"watcher/{__version__} (+{PROJECT_URL}; news alert daemon)"
+# Names the project so publishers can tell what polls them; `user_agent:` overrides it.
+DEFAULT_USER_AGENT = f"watcher/{__version__} (news alert daemon; feed reader)"
 DEFAULT_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"

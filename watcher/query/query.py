@@ -46,7 +46,8 @@ class Query:
         return f"Query({self.source!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Query) and self.node == other.node
+        """Queries are equal when they mean the same (same canonical form), however written."""
+        return isinstance(other, Query) and str(self.node) == str(other.node)
 
     def __hash__(self) -> int:
         return hash(str(self.node))

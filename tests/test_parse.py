@@ -273,6 +273,22 @@ def test_guid_identity_does_not_depend_on_the_feed_url() -> None:
     assert keys == {"guid:4711"}
 
 
+@pytest.mark.parametrize(
+    ("guid", "key"),
+    [
+        ("https://www.bbc.co.uk/news/articles/c5y49xp2wrno#0", "guid:https://www.bbc.co.uk/news/articles/c5y49xp2wrno"),
+        ("https://www.bbc.co.uk/news/articles/c5y49xp2wrno#1", "guid:https://www.bbc.co.uk/news/articles/c5y49xp2wrno"),
+        ("http://scripting.com/2017/06/25.html#a080631", "guid:http://scripting.com/2017/06/25.html#a080631"),
+        ("urn:example:item#2", "guid:urn:example:item#2"),
+        ("https://www.aljazeera.com/?t=1786579155", "guid:https://www.aljazeera.com/?t=1786579155"),
+    ],
+)  # fmt: skip
+def test_a_url_guid_revision_counter_is_not_part_of_the_identity(guid: str, key: str) -> None:
+    """BBC bumps `#0` to `#1` when it edits a story: still one item. Other guids verbatim."""
+    feed = parse(rss(f"<item><title>T</title><guid>{guid}</guid></item>"))
+    assert feed.items[0].key == key
+
+
 def test_link_identity_survives_tracking_parameters() -> None:
     """The same story polled once plain and once with ?utm_source=x keeps one identity."""
     item = "<item><title>T</title><link>https://x.org/story{}</link></item>"

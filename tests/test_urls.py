@@ -43,6 +43,16 @@ CANONICAL = [
         "https://wiadomosci.gazeta.pl/w/7,1,3.html",
         "utm_* triple (gazeta.pl, in the corpus)",
     ),
+    (
+        "https://www.bbc.co.uk/news/articles/c5y49xp2wrno?at_medium=RSS&at_campaign=rss",
+        "https://www.bbc.co.uk/news/articles/c5y49xp2wrno",
+        "at_medium/at_campaign (BBC, in the corpus)",
+    ),
+    (
+        "https://www.heise.de/newsticker/meldung/x-4205274.html?wt_mc=rss.ho.beitrag.rdf",
+        "https://www.heise.de/newsticker/meldung/x-4205274.html",
+        "wt_mc (heise, in the corpus)",
+    ),
     ("https://example.org/compare?cmp=a,b", "https://example.org/compare?cmp=a,b", "cmp kept"),
     ("https://example.org/a?source=reuters", "https://example.org/a?source=reuters", "source"),
     ("https://example.org/a?id=3&&x=", "https://example.org/a?id=3&x=", "empty pieces dropped"),

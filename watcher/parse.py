@@ -3,7 +3,10 @@
 `parse_feed` picks the reader (JSON Feed by content type or a leading `{`, else
 RSS/Atom through feedparser), then applies watcher's rules to every entry the same way:
 
-* identity: `guid:<id>`, else `link:<canonical link>`, else `hash:<content hash>`. If a
+* identity: `guid:<id>`, else `link:<canonical link>`, else `hash:<content hash>`. The
+  guid is kept verbatim except for one revision counter: a URL guid ending in a numeric
+  fragment (`…/c5y49xp2wrno#0`, then `#1` once edited, as the BBC does) loses the
+  fragment, so an edit stays the same item and is handled as an update. If a
   document gives one guid (or one link) to entries with different text, that value does
   not identify them, so they fall back to the next form; entries repeated verbatim are
   kept once. Keys are therefore unique within a ParsedFeed.
@@ -21,6 +24,7 @@ hostile one); recoverable problems go into `ParsedFeed.warning`.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,6 +40,7 @@ from watcher.urls import canonical_url
 FUTURE_TOLERANCE = timedelta(days=1)
 TITLE_FROM_TEXT_CHARS = 100  # a title made from the first paragraph is cut near this length
 MAX_WARNING_CHARS = 300
+_REVISION_FRAGMENT = re.compile(r"(https?://[^#\s]+)#[0-9]+", re.IGNORECASE)
 
 __all__ = ["FUTURE_TOLERANCE", "parse_feed"]
 
@@ -105,7 +110,7 @@ def _assemble(raw: RawFeed, now: datetime) -> ParsedFeed:
                 entry=entry,
                 title=title,
                 paragraphs=paragraphs,
-                guid_key=f"guid:{entry.guid}" if entry.guid else None,
+                guid_key=_guid_key(entry.guid) if entry.guid else None,
                 link_key=f"link:{canonical_url(entry.link)}" if entry.link else None,
                 hash_key=f"hash:{content_hash(title, paragraphs)}",
             )
@@ -168,6 +173,12 @@ def _item(draft: _Draft) -> Item:
         categories=entry.categories,
         paragraphs=draft.paragraphs,
     )
+
+
+def _guid_key(guid: str) -> str:
+    """`guid:<guid>`, without a URL guid's numeric revision fragment."""
+    match = _REVISION_FRAGMENT.fullmatch(guid)
+    return f"guid:{match.group(1) if match else guid}"
 
 
 def _title_from(paragraphs: tuple[str, ...]) -> str:

@@ -25,6 +25,8 @@ TRACKING_PARAMS = frozenset(
         "_ga", "_gl",  # Google Analytics cross-domain
         "_hsenc", "_hsmi",  # HubSpot
         "mkt_tok",  # Marketo
+        "at_medium", "at_campaign",  # AT Internet / Piano (BBC `?at_medium=RSS&at_campaign=rss`)
+        "wt_mc", "wt_zmc",  # Webtrekk / Mapp (heise `?wt_mc=rss.ho.beitrag.rdf`)
         "traffic_source",  # Al Jazeera `?traffic_source=rss`
     }
 )  # fmt: skip

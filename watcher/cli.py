@@ -168,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("status", help="feeds and pending/dead alerts").set_defaults(
         func=cmd_status
     )
+    from watcher.notify.commands import add_commands as add_notify_commands
+
+    add_notify_commands(commands)  # alerts, test-notify
     return parser
 
 

@@ -9,6 +9,7 @@ import time
 
 from watcher.config import Config
 from watcher.fetch import Fetcher, FetchSettings
+from watcher.notify.delivery import Deliverer
 from watcher.pipeline import Poller, PollOutcome
 from watcher.report import outcome_line
 from watcher.store import feeds as feed_store
@@ -85,6 +86,12 @@ async def run_once(config: Config, *, progress: bool = False) -> int:
             f" {sum(o.ingest.republications for o in outcomes)} republications,"
             f" {sum(o.ingest.alerts for o in outcomes)} alerts queued"
         )
+        deliverer = Deliverer(db, config)
+        try:
+            delivered = await deliverer.deliver_due()
+        finally:
+            await deliverer.aclose()
+        print(delivered.summary(), flush=True)
     finally:
         db.close()
     return 0

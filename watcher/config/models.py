@@ -96,6 +96,16 @@ class SmtpSettings(Strict):
     username: str | None = None
     password: SecretStr | None = None
     timeout: Duration = 30.0
+    tls_ca_file: str | None = None  # PEM bundle to trust instead of the system's CAs
+
+    @model_validator(mode="after")
+    def _no_cleartext_login(self) -> SmtpSettings:
+        if self.username is not None and self.security == "none":
+            raise ValueError(
+                "refusing to send an SMTP password unencrypted: "
+                "use `security: starttls` or `security: tls`"
+            )
+        return self
 
     @property
     def effective_port(self) -> int:
@@ -106,7 +116,14 @@ class SmtpSettings(Strict):
 
 class ChannelBase(Strict):
     digest: Duration | None = None  # gather alerts and send one message per period
-    max_per_hour: int | None = Field(default=None, ge=1)
+    max_per_hour: int | None = Field(default=None, ge=1)  # alerts; the overflow waits
+
+    @field_validator("digest")
+    @classmethod
+    def _digest_floor(cls, value: float | None) -> float | None:
+        if value is not None and value < 60:
+            raise ValueError("a digest period below 1m is no digest; use 1m or more")
+        return value
 
 
 class EmailChannel(ChannelBase):
@@ -139,6 +156,23 @@ class ConsoleChannel(ChannelBase):
 Channel = Annotated[EmailChannel | WebhookChannel | ConsoleChannel, Field(discriminator="type")]
 
 
+class DeliveryConfig(Strict):
+    """Retries of a failing channel: exponential backoff from `backoff` up to `max_backoff`;
+    after `max_attempts` failed attempts an alert is `dead` (visible in `watcher alerts`)."""
+
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    backoff: Duration = 30.0
+    max_backoff: Duration = 3600.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DeliveryConfig:
+        if self.backoff <= 0:
+            raise ValueError("`backoff` must be above 0s")
+        if self.max_backoff < self.backoff:
+            raise ValueError("`max_backoff` must not be shorter than `backoff`")
+        return self
+
+
 class DedupConfig(Strict):
     min_words: int = Field(default=8, ge=1)
     republish_threshold: float = Field(default=0.8, gt=0, le=1)
@@ -161,6 +195,7 @@ class Settings(Strict):
     topics: list[Topic] = Field(default_factory=list)
     channels: dict[str, Channel] = Field(default_factory=dict)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
 
     @field_validator("aliases", mode="before")
     @classmethod

@@ -100,7 +100,35 @@ def _outbox(db: sqlite_utils.Database) -> None:
     )
 
 
+def _dedup_fingerprints(db: sqlite_utils.Database) -> None:
+    """Paragraph and title fingerprints, first sighting only (watcher/dedup/store.py).
+
+    No text: a 64-bit exact hash, the word-pair count, a 32-byte MinHash sketch and five
+    31-bit LSH band keys (NULL when a text is too short for that band). Each lookup
+    column has its own index, so a lookup is a few index probes at any table size.
+    """
+    bands = [f"band{i}" for i in range(5)]
+    db.execute(
+        "CREATE TABLE dedup_fingerprints ("
+        " id INTEGER PRIMARY KEY,"
+        " item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,"
+        " kind INTEGER NOT NULL,"  # 0 paragraph, 1 title
+        " first_seen INTEGER NOT NULL,"  # unix seconds
+        " exact INTEGER NOT NULL,"
+        " shingles INTEGER NOT NULL,"
+        " sketch BLOB NOT NULL, " + ", ".join(f"{b} INTEGER" for b in bands) + ")"
+    )
+    db.execute("CREATE INDEX dedup_fingerprints_exact ON dedup_fingerprints(exact)")
+    for b in bands:
+        db.execute(
+            f"CREATE INDEX dedup_fingerprints_{b} ON dedup_fingerprints({b}) WHERE {b} IS NOT NULL"
+        )
+    db.execute("CREATE INDEX dedup_fingerprints_item ON dedup_fingerprints(item_id)")
+    db.execute("CREATE INDEX dedup_fingerprints_first_seen ON dedup_fingerprints(first_seen)")
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "feeds and items", _initial),
     Migration(2, "alert outbox and republication links", _outbox),
+    Migration(3, "dedup fingerprints", _dedup_fingerprints),
 ]

@@ -1,0 +1,159 @@
+"""Fingerprints of a paragraph or title: an exact hash and a near-duplicate sketch.
+
+Pure functions, no I/O. Text is compared in `watcher.text.normalize` form, so case,
+diacritics, quotes, dashes and punctuation never make two paragraphs differ.
+
+*Exact*: a 64-bit hash of the normal form (a signed SQLite INTEGER, indexed).
+
+*Near*: the normal form's word pairs ("shingles": "peskov said", "said on", ...) are
+hashed once each (CRC-32: fast, in C, and stable across processes and Python versions,
+unlike `hash()`), then reduced two ways in one pass, one-permutation MinHash style (each
+hash falls in one bin; a bin keeps its smallest hash):
+
+- `minhash`: 32 bins, one byte kept per bin. Two sketches agree in a bin about as often
+  as the two shingle sets agree (estimated Jaccard similarity); verification uses it.
+- `bands`: 15 other bins grouped in 5 bands of 3. Each band that has at least two
+  non-empty bins gives one 31-bit key; two texts sharing any key are *candidates*. A
+  band key is identical when none of its three minima changed, so a word or two edited
+  in a paragraph of twenty words or more leaves most bands intact, while unrelated
+  paragraphs almost never agree on three minima at once (that is what keeps the
+  candidate lists short in a table of millions). Candidates are then verified with
+  `similarity` so a chance band collision never merges two paragraphs.
+
+Word pairs rather than single words: single words (the, of, said...) are shared by
+nearly every pair of paragraphs and would flood the candidate lists; pairs keep the
+similarity of unrelated text near zero. A one-word text uses the word itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import struct
+import zlib
+from dataclasses import dataclass
+
+from watcher.text import normalize
+
+KIND_PARAGRAPH = 0
+KIND_TITLE = 1
+
+SKETCH_BINS = 32
+BANDS = 5
+BAND_ROWS = 3
+BAND_BINS = BANDS * BAND_ROWS
+EMPTY = 255  # a bin no shingle fell into; real values are 0..254
+
+_MASK64 = (1 << 64) - 1
+_MUL_SKETCH = 0x9E3779B97F4A7C15  # odd 64-bit constants (golden ratio, MurmurHash3)
+_MUL_BAND = 0xC4CEB9FE1A85EC53
+_NO_VALUE = 0xFFFFFFFF
+_BAND_PACK = struct.Struct("<BB3I")
+_UNSET = 1 << 32  # above any 32-bit rank: the bin is still empty
+
+
+@dataclass(frozen=True, slots=True)
+class Sketch:
+    """What is stored (and compared) for one text instead of the text itself."""
+
+    kind: int
+    exact: int  # signed 64-bit hash of kind + normal form
+    shingles: int  # how many distinct word pairs the text has
+    minhash: bytes  # SKETCH_BINS bytes, EMPTY where no shingle fell
+    bands: tuple[int | None, ...]  # BANDS keys (31-bit), None where the band is too empty
+
+
+def exact_hash(normal: str, kind: int = KIND_PARAGRAPH) -> int:
+    """64-bit hash (signed, so SQLite stores it as an INTEGER) of kind + normal form."""
+    digest = hashlib.blake2b(normal.encode(), digest_size=8, person=b"watcher-dedup-%d" % kind)
+    return int.from_bytes(digest.digest(), "little", signed=True)
+
+
+def shingle_hashes(words: list[str]) -> set[int]:
+    """CRC-32 of a text's distinct word pairs (of the word itself if it is alone)."""
+    crc = zlib.crc32
+    if len(words) == 1:
+        return {crc(words[0].encode())}
+    return {crc(f"{a} {b}".encode()) for a, b in itertools.pairwise(words)}
+
+
+def sketch(text: str, kind: int = KIND_PARAGRAPH, *, normal: str | None = None) -> Sketch | None:
+    """The sketch of `text` (or of its precomputed normal form); None if it has no words."""
+    if normal is None:
+        normal = normalize(text)
+    if not normal:
+        return None
+    hashes = shingle_hashes(normal.split())
+    mins = [_UNSET] * SKETCH_BINS
+    kept = [EMPTY] * SKETCH_BINS
+    band_mins = [_UNSET] * BAND_BINS
+    for crc in hashes:
+        # Two multiplicative hashes of the CRC (their high bits are well mixed): the first
+        # picks a sketch bin (top 5 bits) and ranks within it, the second does the same
+        # for the band bins. The byte kept per sketch bin is the CRC's own low byte.
+        high = ((crc * _MUL_SKETCH) & _MASK64) >> 32
+        slot = high >> 27
+        if high < mins[slot]:
+            mins[slot] = high
+            kept[slot] = (crc & 0xFF) % EMPTY
+        high = ((crc * _MUL_BAND) & _MASK64) >> 40
+        slot = high % BAND_BINS
+        if high < band_mins[slot]:
+            band_mins[slot] = high
+    return Sketch(
+        kind, exact_hash(normal, kind), len(hashes), bytes(kept), _band_keys(kind, band_mins)
+    )
+
+
+def _band_keys(kind: int, band_mins: list[int]) -> tuple[int | None, ...]:
+    keys: list[int | None] = []
+    for band in range(BANDS):
+        part = band_mins[band * BAND_ROWS : (band + 1) * BAND_ROWS]
+        if part.count(_UNSET) > BAND_ROWS - 2:
+            keys.append(None)  # one shingle alone would match too many other texts
+            continue
+        values = [_NO_VALUE if value == _UNSET else value for value in part]
+        keys.append(zlib.crc32(_BAND_PACK.pack(kind, band, *values)) & 0x7FFFFFFF)
+    return tuple(keys)
+
+
+def similarity(a: Sketch, b: Sketch) -> float:
+    """Estimated Jaccard similarity of the two texts' word-pair sets (1.0 for equal text)."""
+    if a.exact == b.exact and a.kind == b.kind:
+        return 1.0
+    used = agree = 0
+    for x, y in zip(a.minhash, b.minhash, strict=True):
+        if x == EMPTY and y == EMPTY:
+            continue
+        used += 1
+        if x == y:
+            agree += 1
+    return agree / used if used else 0.0
+
+
+def novel_shingles(new: Sketch, old: Sketch, sim: float) -> float:
+    """About how many of `new`'s word pairs `old` lacks, from sizes and similarity.
+
+    With |A ∩ B| ≈ J·(|A| + |B|) / (1 + J): an old paragraph with a sentence appended
+    scores high similarity but also many novel pairs, which is how an extension of a
+    paragraph (new facts added to an old lead) is told from a copy with a word changed.
+    """
+    shared = sim * (new.shingles + old.shingles) / (1.0 + sim)
+    return max(0.0, new.shingles - shared)
+
+
+def is_near_duplicate(new: Sketch, old: Sketch, threshold: float, max_novel: float) -> float | None:
+    """The similarity if `new` repeats `old` (same kind, similar, adds little); else None."""
+    if new.kind != old.kind:
+        return None
+    sim = similarity(new, old)
+    if sim < threshold or novel_shingles(new, old, sim) >= max_novel:
+        return None
+    return sim
+
+
+def share_band(a: Sketch, b: Sketch) -> bool:
+    """Whether a band lookup for `a` finds `b` (same kind and one equal band key)."""
+    return a.kind == b.kind and any(
+        x is not None and x == y for x, y in zip(a.bands, b.bands, strict=True)
+    )

@@ -1,0 +1,256 @@
+"""The SQLite side of dedup: looking sketches up, recording new ones, pruning old ones.
+
+Table `dedup_fingerprints` (migration 3) holds one row per paragraph or title the first
+time it was seen: the item, the time, the exact hash, the shingle count, the 32-byte
+sketch and 5 band keys, never the text (the items table has it). Every lookup goes
+through an index: `exact` for exact repeats, `band0..band4` for near-duplicate
+candidates, `item_id` to compare a republication against the rest of its original and an
+update against its own earlier version. Nothing is loaded at start-up; a lookup costs a
+few index probes whatever the size of the table.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import sqlite_utils
+
+from watcher.dedup.decide import (
+    DedupResult,
+    DedupSettings,
+    Match,
+    PreparedItem,
+    PreparedText,
+    decide,
+    max_novel,
+    prepare,
+)
+from watcher.dedup.fingerprint import BANDS, Sketch, is_near_duplicate
+from watcher.model import Item
+
+log = logging.getLogger(__name__)
+
+_COLUMNS = "id, item_id, kind, first_seen, exact, shingles, sketch, " + ", ".join(
+    f"band{i}" for i in range(BANDS)
+)
+_INSERT = (
+    f"INSERT INTO dedup_fingerprints (item_id, kind, first_seen, exact, shingles, sketch, "
+    f"{', '.join(f'band{i}' for i in range(BANDS))}) "
+    f"VALUES ({', '.join('?' * (6 + BANDS))})"
+)
+_CHUNK = 400  # bound parameters per query, well under SQLite's limit
+_EXPAND_ITEMS = 4  # earlier items whose whole fingerprint set is compared
+
+
+class _Row:
+    """A stored fingerprint as read back for verification."""
+
+    __slots__ = ("first_seen", "id", "item_id", "sketch")
+
+    def __init__(self, row: Sequence) -> None:
+        self.id = row[0]
+        self.item_id = row[1]
+        self.first_seen = float(row[3])
+        self.sketch = Sketch(row[2], row[4], row[5], bytes(row[6]), tuple(row[7:]))
+
+
+def _chunks(values: list, size: int = _CHUNK) -> Iterable[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class DedupStore:
+    """Paragraph and title fingerprints in SQLite: `assess`, `record`, `prune`."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def _by_exact(self, exacts: list[int]) -> list[_Row]:
+        rows: list[_Row] = []
+        for chunk in _chunks(sorted(set(exacts))):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT {_COLUMNS} FROM dedup_fingerprints WHERE exact IN ({marks})"
+            rows.extend(_Row(r) for r in self.db.execute(sql, chunk))
+        return rows
+
+    def _by_bands(self, sketches: list[Sketch]) -> list[_Row]:
+        per_band: list[set[int]] = [set() for _ in range(BANDS)]
+        for sk in sketches:
+            for band, key in enumerate(sk.bands):
+                if key is not None:
+                    per_band[band].add(key)
+        rows: dict[int, _Row] = {}
+        for band, keys in enumerate(per_band):
+            for chunk in _chunks(sorted(keys)):
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT {_COLUMNS} FROM dedup_fingerprints WHERE band{band} IN ({marks})"
+                for r in self.db.execute(sql, chunk):
+                    rows.setdefault(r[0], _Row(r))
+        return list(rows.values())
+
+    def _by_items(self, item_ids: list[int]) -> list[_Row]:
+        rows: list[_Row] = []
+        for chunk in _chunks(sorted(set(item_ids))):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT {_COLUMNS} FROM dedup_fingerprints WHERE item_id IN ({marks})"
+            rows.extend(_Row(r) for r in self.db.execute(sql, chunk))
+        return rows
+
+    def lookup(
+        self, texts: Sequence[PreparedText], *, item_id: int | None, settings: DedupSettings
+    ) -> list[Match | None]:
+        """The best stored match for each text (None: new, or not looked up).
+
+        Exact hashes first; near-duplicate candidates from the band indexes for the rest;
+        then the remaining texts are compared with every fingerprint of the earlier items
+        already matched (and of this item's own earlier version), which catches a copied
+        paragraph edited enough to have lost its bands.
+        """
+        best: list[Match | None] = [None] * len(texts)
+        todo = [i for i, t in enumerate(texts) if t.sketch is not None]
+        if not todo:
+            return best
+        threshold = settings.near_duplicate_threshold
+        limit = max_novel(settings)
+        seen_rows: set[int] = set()
+
+        def consider(i: int, rows: Iterable[_Row]) -> None:
+            sk = texts[i].sketch
+            assert sk is not None
+            for row in rows:
+                if row.sketch.kind != sk.kind:
+                    continue
+                if row.sketch.exact == sk.exact:
+                    match = Match(row.id, row.item_id, row.first_seen, "exact", 1.0,
+                                  own=row.item_id == item_id)  # fmt: skip
+                else:
+                    sim = is_near_duplicate(sk, row.sketch, threshold, limit)
+                    if sim is None:
+                        continue
+                    match = Match(row.id, row.item_id, row.first_seen, "near", sim,
+                                  own=row.item_id == item_id)  # fmt: skip
+                if _better(match, best[i]):
+                    best[i] = match
+
+        exact_rows = self._by_exact([texts[i].sketch.exact for i in todo])  # type: ignore[union-attr]
+        by_exact: dict[int, list[_Row]] = {}
+        for row in exact_rows:
+            by_exact.setdefault(row.sketch.exact, []).append(row)
+            seen_rows.add(row.id)
+        for i in todo:
+            consider(i, by_exact.get(texts[i].sketch.exact, ()))  # type: ignore[union-attr]
+
+        todo = [i for i in todo if best[i] is None]
+        if todo:
+            band_rows = self._by_bands([texts[i].sketch for i in todo])  # type: ignore[misc]
+            seen_rows.update(row.id for row in band_rows)
+            for i in todo:
+                sk = texts[i].sketch
+                assert sk is not None
+                consider(i, (r for r in band_rows if _share_band(sk, r.sketch)))
+
+        todo = [i for i in todo if best[i] is None]
+        matched_items = Counter(m.item_id for m in best if m is not None and not m.own)
+        expand = [item for item, _ in matched_items.most_common(_EXPAND_ITEMS)]
+        if item_id is not None:
+            expand.append(item_id)
+        if todo and expand:
+            rows = [r for r in self._by_items(expand) if r.id not in seen_rows]
+            for i in todo:
+                consider(i, rows)
+        return best
+
+    # -- the API the pipeline uses --------------------------------------------------------
+
+    def assess(
+        self,
+        item: Item,
+        *,
+        item_id: int | None,
+        is_update: bool,
+        now: float,
+        settings: DedupSettings,
+    ) -> DedupResult:
+        """What is new in `item` and what it is (new, update, republication, nothing new).
+
+        `item_id` is the item's stored id when it already exists: its own fingerprints
+        make paragraphs old but never make it a republication. Reads only; `record`
+        stores what this found new.
+        """
+        prepared: PreparedItem = prepare(item, settings)
+        texts = [prepared.title, *prepared.paragraphs]
+        found = self.lookup(texts, item_id=item_id, settings=settings)
+        return decide(
+            prepared, found[0], found[1:], is_update=is_update, now=now, settings=settings
+        )
+
+    def record(self, result: DedupResult, *, item_id: int, now: float) -> None:
+        """Store the fingerprints `result` found new (title and paragraphs) for `item_id`.
+
+        Runs inside the caller's transaction when one is open (a savepoint, no commit),
+        so the item, its fingerprints and its alerts are written together or not at all.
+        """
+        if not result.pending:
+            return
+        seen = int(now)
+        rows = [
+            (item_id, sk.kind, seen, sk.exact, sk.shingles, sk.minhash, *sk.bands)
+            for sk in result.pending
+        ]
+        with self.db.atomic():
+            self.db.conn.executemany(_INSERT, rows)
+
+    def prune(self, now: float, retention_seconds: float, *, batch: int = 5000) -> int:
+        """Delete fingerprints first seen more than `retention_seconds` ago; return how many.
+
+        In batches, each its own short transaction, so a large backlog never holds the
+        write lock for long. Deleting an item (feed removed, item retention) deletes its
+        fingerprints too (ON DELETE CASCADE), so no fingerprint ever points at nothing.
+        """
+        cutoff = now - retention_seconds
+        total = 0
+        while True:
+            with self.db.atomic():
+                cursor = self.db.execute(
+                    "DELETE FROM dedup_fingerprints WHERE id IN (SELECT id FROM"
+                    " dedup_fingerprints WHERE first_seen < ? ORDER BY first_seen LIMIT ?)",
+                    (cutoff, batch),
+                )
+            deleted = cursor.rowcount
+            total += deleted
+            if deleted < batch:
+                break
+        if total:
+            log.info("dedup: pruned %d fingerprints first seen before %.0f", total, cutoff)
+        return total
+
+    def count(self, kind: int | None = None) -> int:
+        """How many fingerprints are stored (of one kind, if given)."""
+        if kind is None:
+            row = self.db.execute("SELECT count(*) FROM dedup_fingerprints").fetchone()
+        else:
+            row = self.db.execute(
+                "SELECT count(*) FROM dedup_fingerprints WHERE kind = ?", (kind,)
+            ).fetchone()
+        return int(row[0])
+
+
+def _share_band(a: Sketch, b: Sketch) -> bool:
+    return any(x is not None and x == y for x, y in zip(a.bands, b.bands, strict=True))
+
+
+def _better(new: Match, old: Match | None) -> bool:
+    """Prefer another item's fingerprint over the item's own, exact over near, closer,
+    then earlier."""
+    if old is None:
+        return True
+    return (not new.own, new.how == "exact", new.similarity, -new.first_seen) > (
+        not old.own,
+        old.how == "exact",
+        old.similarity,
+        -old.first_seen,
+    )

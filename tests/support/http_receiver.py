@@ -8,13 +8,14 @@
 
 Queued answers are used in order; after them every request gets 200. `HttpReceiver(port=p)`
 listens on a chosen port, so a test can leave it down (connection refused) and start it
-later on the same address.
+later on the same address; `delay` slows every answer (to kill a sender mid-way).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,8 +49,9 @@ class _Server(ThreadingHTTPServer):
 
 
 class HttpReceiver:
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, delay: float = 0.0):
         self.port = port or unused_port()
+        self.delay = delay  # seconds before each answer, once the request is recorded
         self._lock = threading.Lock()
         self._answers: deque[Answer] = deque()
         self.requests: list[ReceivedRequest] = []
@@ -105,6 +107,8 @@ class HttpReceiver:
                         status=answer.status,
                     )
                 )
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)

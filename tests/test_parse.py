@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from watcher.errors import ParseError
 from watcher.model import content_hash
@@ -422,6 +424,15 @@ def test_utf16_with_or_without_bom(encoding: str) -> None:
     assert feed.items[0].title == CYRILLIC
 
 
+def test_a_utf8_body_declared_as_utf16_is_read_as_utf8() -> None:
+    """A UTF-16 charset on a body that has no UTF-16 in it is ignored, with a warning."""
+    feed = parse(
+        rss(f"<item><title>{CYRILLIC}</title></item>"), content_type="text/xml; charset=UTF-16"
+    )
+    assert feed.items[0].title == CYRILLIC
+    assert "declared as utf-16" in (feed.warning or "")
+
+
 # --- hostile and broken input ------------------------------------------------------------
 
 
@@ -514,8 +525,9 @@ def test_a_str_body_is_refused() -> None:
 
 def test_invalid_character_references_do_not_crash() -> None:
     """Surrogate pairs are joined, lone surrogates and out-of-range numbers become U+FFFD."""
-    feed = parse(rss("<item><title>Smile &#55357;&#56832; &#xD800; &#99999999999;</title></item>"))
-    assert feed.items[0].title == "Smile \U0001f600 \ufffd \ufffd"
+    title = "Smile &#55357;&#56832; &#xD800; &#99999999999; &#65;&#xD83D;&#xDE00;&#56832;"
+    feed = parse(rss(f"<item><title>{title}</title></item>"))
+    assert feed.items[0].title == "Smile \U0001f600 \ufffd \ufffd A\U0001f600\ufffd"
 
 
 @pytest.mark.parametrize(
@@ -679,3 +691,30 @@ def test_seed_article_keeps_the_lead_once_and_related_news_alone() -> None:
     assert item.paragraphs.count(paragraphs[0]) == 1
     assert item.paragraphs == tuple(paragraphs[1:-1])
     check_article(item.paragraphs, item.title)
+
+
+# --- properties --------------------------------------------------------------------------
+
+XML_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=200)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=3000), st.sampled_from([None, "application/json", "text/xml"]))
+def test_arbitrary_bytes_raise_nothing_but_parse_error(body: bytes, ctype: str | None) -> None:
+    """Whatever the bytes, parse_feed returns or raises ParseError - nothing else."""
+    try:
+        parse_feed(body, content_type=ctype, now=NOW)
+    except ParseError:
+        pass
+
+
+@settings(max_examples=150, deadline=None)
+@given(XML_TEXT, XML_TEXT)
+def test_any_escaped_text_in_an_item_yields_that_item(title: str, text: str) -> None:
+    """An item whose title and description are any (escaped) text is always one Item."""
+    body = rss(
+        f"<item><title>{html.escape(title)}</title><guid>g</guid>"
+        f"<description>{html.escape(text)}</description></item>"
+    )
+    feed = parse(body)
+    assert [item.key for item in feed.items] == ["guid:g"]

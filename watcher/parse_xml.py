@@ -53,6 +53,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+_WIDE_CHARSETS = ("utf16", "utf32", "ucs2", "ucs4", "unicode")  # compared without - and _
 _EBCDIC_START = b"\x4c\x6f\xa7\x94"  # "<?xm" in EBCDIC (cp037)
 # Charsets servers declare by default; a body that is valid UTF-8 despite them is UTF-8.
 _DEFAULT_CHARSETS = frozenset({"iso-8859-1", "iso8859-1", "latin1", "latin-1", "windows-1252"})
@@ -66,8 +67,14 @@ _PARAM_ENTITY = re.compile(rb"<!ENTITY\s+%")
 _EXTERNAL_ENTITY = re.compile(rb"<!ENTITY\s+" + _NAME + rb"\s+(?:SYSTEM|PUBLIC)\s")
 _INTERNAL_ENTITY = re.compile(rb"<!ENTITY\s+(" + _NAME + rb""")\s+(?:"([^"]*)"|'([^']*)')\s*>""")
 _CHARREF_VALUE = re.compile(rb"&#(?:[0-9]{1,7}|x[0-9A-Fa-f]{1,6});")
-# A numeric character reference, optionally followed at once by another (a UTF-16 pair).
-_CHARREFS = re.compile(rb"&#([xX][0-9A-Fa-f]+|[0-9]+);(?:&#([xX][0-9A-Fa-f]+|[0-9]+);)?")
+# A character reference that may be a surrogate or beyond U+10FFFF (a cheap superset test,
+# so the common case - only valid references - costs one regex scan and no Python calls).
+_SUSPECT_CHARREF = re.compile(
+    rb"&#(?:[xX]0*(?:[dD][89a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{5,})"
+    rb"|0*(?:5[5-7][0-9]{3}|[1-9][0-9]{6,}));"
+)
+# A numeric character reference; group 2 peeks at a reference right after it (a UTF-16 pair).
+_CHARREFS = re.compile(rb"&#([xX][0-9A-Fa-f]+|[0-9]+);(?:(?=&#([xX][0-9A-Fa-f]+|[0-9]+);))?")
 
 _UPDATE_PERIODS = {
     "hourly": 3600.0,
@@ -165,27 +172,33 @@ def fix_charrefs(body: bytes) -> bytes:
     `&#55357;&#56832;` (an emoji written by UTF-16 software) becomes `&#128512;`; a lone
     surrogate or a number beyond U+10FFFF becomes `&#xFFFD;`. Valid ones are untouched.
     """
-    if b"&#" not in body:
+    if _SUSPECT_CHARREF.search(body) is None:
         return body
-    return _CHARREFS.sub(_fix_charref, body)
+    folded = False  # the previous reference was a high surrogate that took this one along
 
+    def replace(match: re.Match[bytes]) -> bytes:
+        nonlocal folded
+        if folded:
+            folded = False
+            return b""
+        ref, following = match.group(1), match.group(2)
+        high = _codepoint(ref)
+        if following is not None and 0xD800 <= high <= 0xDBFF:
+            low = _codepoint(following)
+            if 0xDC00 <= low <= 0xDFFF:
+                folded = True
+                return b"&#%d;" % (0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+        return _valid_charref(high, ref)
 
-def _fix_charref(match: re.Match[bytes]) -> bytes:
-    first, second = match.group(1), match.group(2)
-    high = _codepoint(first)
-    if second is None:
-        return _valid_charref(high, first)
-    low = _codepoint(second)
-    if 0xD800 <= high <= 0xDBFF and 0xDC00 <= low <= 0xDFFF:
-        return b"&#%d;" % (0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
-    return _valid_charref(high, first) + _valid_charref(low, second)
+    return _CHARREFS.sub(replace, body)
 
 
 def _codepoint(ref: bytes) -> int:
-    digits = ref[1:] if ref[:1] in (b"x", b"X") else ref
-    if len(digits) > 8:
+    is_hex = ref[:1] in (b"x", b"X")
+    digits = (ref[1:] if is_hex else ref).lstrip(b"0") or b"0"
+    if len(digits) > 8:  # far beyond U+10FFFF; also keeps int() away from huge strings
         return -1
-    return int(digits, 16) if ref[:1] in (b"x", b"X") else int(digits)
+    return int(digits, 16) if is_hex else int(digits)
 
 
 def _valid_charref(codepoint: int, ref: bytes) -> bytes:
@@ -227,6 +240,9 @@ def _to_ascii_compatible(
             text = body.decode(encoding, errors="replace")
             warnings.append(f"invalid {encoding} byte sequences replaced")
         return text.encode("utf-8"), "utf-8"
+    if charset and charset.replace("-", "").replace("_", "").startswith(_WIDE_CHARSETS):
+        warnings.append(f"document declared as {charset}, but it is not")
+        return body, None
     if charset in _DEFAULT_CHARSETS and not body.isascii():
         try:
             body.decode("utf-8")

@@ -228,6 +228,22 @@ def test_starttls_with_a_private_ca_and_login_over_tls(db, tls_smtp, ca_file):
     assert status_of(db, ident).status == "sent"
 
 
+def test_implicit_tls_with_login(db, ca, ca_file):
+    """security: tls speaks TLS from the first byte (port 465 style), then logs in."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    with SmtpServer(implicit_tls=context, login=("watcher", PASSWORD)) as server:
+        settings = make_settings(
+            email_channel(
+                server, security="tls", tls_ca_file=ca_file, username="watcher", password=PASSWORD
+            )
+        )
+        queue_alert(db, channel="desk")
+        assert deliver(db, settings).sent == 1
+        (mail,) = server.messages
+    assert mail.tls and mail.login == "watcher"
+
+
 def test_starttls_rejects_a_certificate_the_system_does_not_trust(db, tls_smtp):
     """Without `tls_ca_file` the self-signed chain fails verification: nothing is sent."""
     settings = make_settings(

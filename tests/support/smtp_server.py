@@ -2,6 +2,7 @@
 
     with SmtpServer() as smtp:                          # plain SMTP
     with SmtpServer(tls=ca_context, login=("u", "p")):  # STARTTLS required, AUTH over TLS
+    with SmtpServer(implicit_tls=ca_context):           # TLS from the first byte (port 465)
     smtp.reply_next("451 4.3.0 Try again later")        # the next DATA gets this answer
     smtp.messages[-1].message["Subject"]                # parsed with the default policy
 
@@ -31,7 +32,7 @@ class ReceivedMail:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     data: bytes
-    tls: bool  # the session was encrypted when DATA came
+    tls: bool  # STARTTLS done, or a server that only speaks TLS
     login: str | None  # who authenticated, if anyone
 
     @property
@@ -56,9 +57,11 @@ class SmtpServer:
         self,
         *,
         tls: ssl.SSLContext | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
         login: tuple[str, str] | None = None,
     ):
         self._tls = tls
+        self._implicit_tls = implicit_tls
         self._login = login
         self._lock = threading.Lock()
         self._replies: deque[str] = deque()
@@ -96,7 +99,7 @@ class SmtpServer:
                     mail_from=envelope.mail_from,
                     rcpt_tos=tuple(envelope.rcpt_tos),
                     data=bytes(envelope.original_content or envelope.content),
-                    tls=session.ssl is not None,
+                    tls=session.ssl is not None or self._implicit_tls is not None,
                     login=login,
                 )
             )
@@ -108,6 +111,10 @@ class SmtpServer:
             kwargs.update(tls_context=self._tls, require_starttls=True)
         if self._login is not None:
             kwargs.update(authenticator=self._authenticate, auth_required=True)
+        if self._implicit_tls is not None:
+            # aiosmtpd only knows about STARTTLS; the whole connection is TLS here
+            kwargs.update(ssl_context=self._implicit_tls, auth_required=False)
+            kwargs.update(auth_require_tls=False)
         self.port = unused_port()
         self._controller = Controller(
             _Handler(self),

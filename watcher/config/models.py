@@ -153,7 +153,21 @@ class ConsoleChannel(ChannelBase):
     color: Literal["auto", "always", "never"] = "auto"
 
 
-Channel = Annotated[EmailChannel | WebhookChannel | ConsoleChannel, Field(discriminator="type")]
+class AppriseChannel(ChannelBase):
+    """Any service Apprise knows (`pip install watcher[apprise]`); URLs hold credentials."""
+
+    type: Literal["apprise"]
+    urls: list[SecretStr] = Field(min_length=1)
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+
+Channel = Annotated[
+    EmailChannel | WebhookChannel | ConsoleChannel | AppriseChannel, Field(discriminator="type")
+]
 
 
 class DeliveryConfig(Strict):

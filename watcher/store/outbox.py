@@ -160,6 +160,11 @@ def pending_alerts(db: sqlite_utils.Database, channel: str, limit: int = 100) ->
     return [_alert(r) for r in rows]
 
 
+def _ids(alert_ids: str | Sequence[str]) -> list[str]:
+    """One id or many (a digest records all of its alerts at once)."""
+    return [alert_ids] if isinstance(alert_ids, str) else list(alert_ids)
+
+
 def _update_each(db: sqlite_utils.Database, sql: str, rows: list[tuple[Any, ...]]) -> int:
     """Run one UPDATE per row in a single transaction (a digest is recorded all at once)."""
     changed = 0
@@ -169,7 +174,7 @@ def _update_each(db: sqlite_utils.Database, sql: str, rows: list[tuple[Any, ...]
     return changed
 
 
-def mark_sent(db: sqlite_utils.Database, alert_ids: Sequence[str], now: float) -> int:
+def mark_sent(db: sqlite_utils.Database, alert_ids: str | Sequence[str], now: float) -> int:
     """Record that the channel accepted these alerts; a sent alert is never sent again.
 
     Only pending rows change, so recording twice (or racing a `--retry-dead`) is harmless.
@@ -178,40 +183,44 @@ def mark_sent(db: sqlite_utils.Database, alert_ids: Sequence[str], now: float) -
         db,
         "UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1"
         " WHERE id = ? AND status = 'pending'",
-        [(now, i) for i in alert_ids],
+        [(now, i) for i in _ids(alert_ids)],
     )
 
 
 def mark_failed(
-    db: sqlite_utils.Database, alert_ids: Sequence[str], *, next_attempt: float, error: str
+    db: sqlite_utils.Database, alert_ids: str | Sequence[str], next_attempt: float, error: str
 ) -> int:
     """Count a failed attempt and schedule the next one."""
     return _update_each(
         db,
         "UPDATE alerts SET attempts = attempts + 1, next_attempt = ?, last_error = ?"
         " WHERE id = ? AND status = 'pending'",
-        [(next_attempt, error, i) for i in alert_ids],
+        [(next_attempt, error, i) for i in _ids(alert_ids)],
     )
 
 
 def mark_dead(
-    db: sqlite_utils.Database, alert_ids: Sequence[str], *, error: str, attempted: bool = True
+    db: sqlite_utils.Database,
+    alert_ids: str | Sequence[str],
+    error: str,
+    *,
+    attempted: bool = True,
 ) -> int:
     """Give up on these alerts, keeping why; `retry_dead` brings them back."""
     return _update_each(
         db,
         "UPDATE alerts SET status = 'dead', attempts = attempts + ?, last_error = ?"
         " WHERE id = ? AND status = 'pending'",
-        [(1 if attempted else 0, error, i) for i in alert_ids],
+        [(1 if attempted else 0, error, i) for i in _ids(alert_ids)],
     )
 
 
-def defer(db: sqlite_utils.Database, alert_ids: Sequence[str], until: float) -> int:
+def defer(db: sqlite_utils.Database, alert_ids: str | Sequence[str], until: float) -> int:
     """Hold alerts back (a channel's hourly cap) without counting an attempt."""
     return _update_each(
         db,
         "UPDATE alerts SET next_attempt = MAX(next_attempt, ?) WHERE id = ? AND status = 'pending'",
-        [(until, i) for i in alert_ids],
+        [(until, i) for i in _ids(alert_ids)],
     )
 
 

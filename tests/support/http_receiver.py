@@ -93,6 +93,7 @@ class HttpReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go in two writes
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

@@ -93,6 +93,13 @@ class EmailChannel(Channel):
         self.clock = clock
         smtp = settings.smtp
         self.where = f"{smtp.host}:{smtp.effective_port}"
+        self._tls_context: ssl.SSLContext | None = None
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Built once per channel: loading the system's CA store takes tens of milliseconds."""
+        if self._tls_context is None:
+            self._tls_context = ssl.create_default_context(cafile=self.settings.smtp.tls_ca_file)
+        return self._tls_context
 
     async def send(self, message: Message) -> Receipt:
         mail = build_email(message, self.settings, self.clock())
@@ -118,11 +125,10 @@ class EmailChannel(Channel):
                 smtp.close()  # the message is already accepted or refused: nothing to add
 
     def _connect(self, settings: SmtpSettings) -> smtplib.SMTP:
-        context = ssl.create_default_context(cafile=settings.tls_ca_file)
         host, port, timeout = settings.host, settings.effective_port, settings.timeout
         smtp: smtplib.SMTP
         if settings.security == "tls":
-            smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+            smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=self.tls_context())
         else:
             smtp = smtplib.SMTP(host, port, timeout=timeout)
         try:
@@ -134,7 +140,7 @@ class EmailChannel(Channel):
                         f"{self.where} does not offer STARTTLS; refusing to send in clear text "
                         "(set `security: tls` for port 465, or `none` for a trusted relay)",
                     )
-                smtp.starttls(context=context)
+                smtp.starttls(context=self.tls_context())
                 smtp.ehlo()
             if settings.username is not None:
                 password = settings.password.get_secret_value() if settings.password else ""

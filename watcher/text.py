@@ -39,11 +39,10 @@ _LOOKS_LIKE_HTML = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>|&(?:[a-zA-Z]+|#\d+|#x[0-
 
 # Typographic punctuation and spaces that the full path below would turn into spaces
 # anyway: mapping them first lets most English text take the fast ASCII path.
-_TYPOGRAPHIC_TO_SPACE = str.maketrans(dict.fromkeys(
-    "\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u00ab\u00bb\u2039\u203a"
-    "\u2010\u2011\u2012\u2013\u2014\u2015\u2026\u2022\u00b7\u00a0\u2009\u202f",
-    " ",
-))  # fmt: skip
+_TYPOGRAPHIC = re.compile(
+    "[\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u00ab\u00bb\u2039\u203a"
+    "\u2010\u2011\u2012\u2013\u2014\u2015\u2026\u2022\u00b7\u00a0\u2009\u202f]"
+)
 
 
 def normalize(text: str) -> str:
@@ -53,7 +52,7 @@ def normalize(text: str) -> str:
     trailing space. It is idempotent: normalize(normalize(x)) == normalize(x).
     """
     if not text.isascii():
-        text = text.translate(_TYPOGRAPHIC_TO_SPACE)
+        text = _TYPOGRAPHIC.sub(" ", text)
     if text.isascii():
         return " ".join(_NON_WORD.sub(" ", text.lower()).split())
     text = unicodedata.normalize("NFKC", text).casefold().translate(_FOLD_LETTERS)

@@ -71,6 +71,8 @@ class DeliveryReport:
     def sent(self) -> int:
         return self._total("sent")
 
+    delivered = sent  # the word `watcher once` prints
+
     @property
     def messages(self) -> int:
         return self._total("messages")

@@ -325,7 +325,9 @@ def _slack_alert_blocks(alert: Alert) -> list[dict[str, Any]]:
         }
     ]
     context = []
-    terms = _unique(one_line(t) for topic in alert.get("topics", []) for t in topic["terms"])
+    terms = _unique(
+        one_line(t) for topic in alert.get("topics", []) for t in topic.get("terms", [])
+    )
     if terms:
         context.append("Matched: " + slack_escape(", ".join(terms)))
     reported = also_reported(alert)

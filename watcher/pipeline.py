@@ -180,7 +180,7 @@ class Ingestor:
         by_channel: dict[str, list[TopicHit]] = defaultdict(list)
         for topic_name, match in matches:
             topic = self.topics[topic_name]
-            hit = TopicHit(topic.name, topic.display_name, match.terms, match.snippet_text)
+            hit = TopicHit(topic.name, topic.display_name, match.terms, match.plain_snippet)
             for channel in topic.channels:
                 by_channel[channel].append(hit)
         kind = "update" if assessment.verdict is Verdict.UPDATE else "new"

@@ -39,7 +39,9 @@ class Notifier:
         message = "\n".join(lines).encode()
         try:
             if self._socket is None:
-                self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+                self._socket = socket.socket(
+                    socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC
+                )
             self._socket.sendto(message, self._address)
         except OSError as exc:
             log.warning("cannot notify systemd at %s: %s", self._address, exc)

@@ -163,7 +163,11 @@ class Service:
         feeds = feed_store.all_feeds(self.db)
         failing = sum(1 for f in feeds if f.failures)
         pending = self.db.execute("SELECT COUNT(*) FROM alerts WHERE status = 'pending'").fetchone()
-        last = datetime.fromtimestamp(self.last_cycle, UTC).strftime("%H:%M:%S") if self.last_cycle else "-"
+        last = (
+            datetime.fromtimestamp(self.last_cycle, UTC).strftime("%H:%M:%S")
+            if self.last_cycle
+            else "-"
+        )
         self.notifier.status(
             f"{len(feeds)} feeds ({failing} failing), {self.polls} polls, last poll {last} UTC,"
             f" {pending[0]} alerts pending"
@@ -248,7 +252,11 @@ class Service:
         return await self.shutdown()
 
     async def shutdown(self) -> int:
-        log.info("stopping: no new polls; waiting up to %.0fs for %d in flight", STOP_GRACE, len(self.inflight))
+        log.info(
+            "stopping: no new polls; waiting up to %.0fs for %d in flight",
+            STOP_GRACE,
+            len(self.inflight),
+        )
         self.stopping = True
         self.notifier.stopping()
         self.scheduler.shutdown(wait=False)

@@ -139,7 +139,7 @@ def test_default_config_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
             "feeds:\n  - url: https://a.example/x\n  - url: https://a.example/x\n",
             "3: feeds[1]: feed https://a.example/x is listed twice (also feeds[0])",
         ),
-        ("defaults:\n  interval: 2s\n", "2: defaults.interval: an interval below 10s"),
+        ("defaults:\n  interval: 0.5s\n", "2: defaults.interval: an interval must be at least 1s"),
         ("defaults:\n  max_bytes: lots\n", "2: defaults.max_bytes: expected a size"),
         ("channels:\n  x:\n    type: pigeon\n", "2: channels.x: unknown type 'pigeon'"),
         ("channels:\n  x:\n    url: https://h/x\n", "2: channels.x: missing `type:`"),

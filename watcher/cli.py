@@ -44,7 +44,7 @@ def setup_logging(level: str) -> None:
     if sys.stderr.isatty():
         fmt = "%(asctime)s " + fmt
     logging.basicConfig(level=level.upper(), format=fmt, stream=sys.stderr, force=True)
-    for noisy in ("httpx", "httpcore", "apscheduler.executors", "aiosmtpd"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiosmtpd", "mail.log"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 

@@ -42,7 +42,10 @@ class Notifier:
                 self._socket = socket.socket(
                     socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC
                 )
-            self._socket.sendto(message, self._address)
+            # Never block the event loop: a full socket buffer drops this one message.
+            self._socket.sendto(message, socket.MSG_DONTWAIT, self._address)
+        except BlockingIOError:
+            log.debug("systemd notification socket is full; dropped %r", message)
         except OSError as exc:
             log.warning("cannot notify systemd at %s: %s", self._address, exc)
             self._address = None

@@ -157,6 +157,10 @@ class Service:
         except Exception:
             log.exception("maintenance failed; will try again in an hour")
 
+    async def _watchdog_job(self) -> None:
+        """Runs on the event loop itself: a stalled loop stops the pings, and systemd acts."""
+        self.notifier.watchdog()
+
     def _report_status(self) -> None:
         if not self.notifier.enabled:
             return
@@ -238,7 +242,7 @@ class Service:
         )  # fmt: skip
         if self.notifier.watchdog_interval:
             self.scheduler.add_job(
-                self.notifier.watchdog, "interval", seconds=self.notifier.watchdog_interval,
+                self._watchdog_job, "interval", seconds=self.notifier.watchdog_interval,
                 id="watchdog", next_run_time=datetime.now(UTC),
             )  # fmt: skip
         log.info(

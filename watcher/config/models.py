@@ -10,6 +10,7 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -23,6 +24,15 @@ from watcher.units import parse_duration, parse_size
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
+
+
+def _interval_floor(value: float) -> float:
+    if value < 1:
+        raise ValueError("an interval must be at least 1s (and 5m or more is polite)")
+    return value
+
+
+Interval = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_interval_floor)]
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -42,16 +52,9 @@ def _identifier(value: str) -> str:
 class Defaults(Strict):
     """Per-feed settings that apply unless a feed overrides them."""
 
-    interval: Duration = 600.0
+    interval: Interval = 600.0
     timeout: Duration = 30.0
     max_bytes: Size = 10_000_000
-
-    @field_validator("interval")
-    @classmethod
-    def _interval_floor(cls, value: float) -> float:
-        if value < 10:
-            raise ValueError("an interval below 10s is impolite to publishers; use 10s or more")
-        return value
 
 
 class FeedSource(Strict):
@@ -60,7 +63,7 @@ class FeedSource(Strict):
     url: str | None = None
     opml: str | None = None
     name: str | None = None
-    interval: Duration | None = None
+    interval: Interval | None = None
     timeout: Duration | None = None
     max_bytes: Size | None = None
 

@@ -110,6 +110,51 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_match(args: argparse.Namespace) -> int:
+    from watcher.matchcmd import Candidate, run_match, syntax_error_lines
+    from watcher.query import QuerySyntaxError, parse_query
+
+    if args.history:
+        config = _load(args)
+    else:
+        if not args.source:
+            print("watcher match: give FILE_OR_URL, or --history to search stored items",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_USAGE
+        config = _optional_config(args)
+    aliases = config.settings.aliases if config else {}
+    try:
+        query = parse_query(args.query, aliases)
+    except QuerySyntaxError as exc:
+        for line in syntax_error_lines(args.query, exc):
+            print(line, file=sys.stderr)
+        return EXIT_USAGE
+    color = sys.stdout.isatty() and not args.json
+    if args.history:
+        from watcher.store import open_database
+        from watcher.store.items import items_since
+        from watcher.units import parse_duration
+
+        assert config is not None
+        db = open_database(config.database_path)
+        try:
+            since = time.time() - parse_duration(args.since)
+            candidates = [
+                Candidate(item, name, url) for _, name, url, item in items_since(db, since)
+            ]
+        finally:
+            db.close()
+    else:
+        from watcher.parse import parse_feed
+
+        body, url, content_type = asyncio.run(_read_source(args.source, config))
+        parsed = parse_feed(body, url=url, content_type=content_type)
+        name = parsed.title or args.source
+        candidates = [Candidate(item, name, url) for item in parsed.items]
+    run_match(query, candidates, color=color, show_all=not args.only_matches, as_json=args.json)
+    return EXIT_OK
+
+
 def cmd_once(args: argparse.Namespace) -> int:
     from watcher.runner import run_once
 
@@ -162,6 +207,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("parse", help="print a feed's items, one JSON object a line")
     p.add_argument("source", metavar="FILE_OR_URL")
     p.set_defaults(func=cmd_parse)
+    p = commands.add_parser("match", help="show which items a query matches, and why")
+    p.add_argument("query", metavar="QUERY")
+    p.add_argument("source", metavar="FILE_OR_URL", nargs="?")
+    p.add_argument("--history", action="store_true", help="search the items already stored")
+    p.add_argument("--since", default="7d", help="with --history: how far back (default 7d)")
+    p.add_argument("--only-matches", action="store_true", help="list matched items only")
+    p.add_argument("--json", action="store_true", help="one JSON object per item")
+    p.set_defaults(func=cmd_match)
     p = commands.add_parser("once", help="poll every configured feed now, deliver, exit")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_once)

@@ -49,8 +49,9 @@ def print_status(
     *,
     now: float,
     color: bool = False,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> None:
+    out = out or sys.stdout
     feeds = feed_store.all_feeds(db)
     print(
         f"{'feed':<40} {'state':<8} {'last poll':>10} {'next':>8} {'items':>6}  problem", file=out

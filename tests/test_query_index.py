@@ -80,3 +80,34 @@ def test_prefix_anchors_of_several_lengths() -> None:
     assert index.candidates(Document(paragraphs=["negative"])) == [1]
     assert index.candidates(Document(paragraphs=["Встреча"])) == [2]
     assert index.candidates(Document(paragraphs=["ne"])) == []
+
+
+def test_index_learns_which_anchor_is_rare() -> None:
+    """After seeing items where "trump" is everywhere and "tusk" rare, a topic needing
+    both is re-anchored on "tusk"; the common word is no longer a reason to try it."""
+    index = TopicIndex([("t", parse_query("trump AND tusk"))])
+    assert index.anchors == [frozenset({(False, "trump")})]  # the static guess: longer word
+    for i in range(20):
+        index.candidates(Document(paragraphs=[f"trump said {'tusk' if i == 0 else 'nothing'}"]))
+    index.retune()
+    assert index.anchors == [frozenset({(False, "tusk")})]
+    assert index.candidates(Document(paragraphs=["trump spoke"])) == []
+    assert [n for n, _ in index.match(Document(paragraphs=["trump met tusk"]))] == ["t"]
+
+
+def test_index_counts_prefix_anchors_too() -> None:
+    """Prefix candidates are counted as well: a rare prefix beats a frequent word."""
+    index = TopicIndex([("t", parse_query("talks AND negotiat*"))])
+    for _ in range(10):
+        index.candidates(Document(paragraphs=["talks resumed"]))
+    index.retune()
+    assert index.anchors == [frozenset({(True, "negotiat")})]
+
+
+def test_static_index_keeps_the_query_anchors() -> None:
+    """adaptive=False never counts nor re-anchors."""
+    index = TopicIndex([("t", parse_query("trump AND tusk"))], adaptive=False)
+    for _ in range(300):
+        index.candidates(Document(paragraphs=["trump said"]))
+    assert index.seen == 0 and not index.counts
+    assert index.anchors == [frozenset({(False, "trump")})]

@@ -3,10 +3,13 @@ agreeing with plain evaluation, on random items and random queries."""
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from watcher.query import Document, TopicIndex, parse_query
+from watcher.query.nodes import required_literal
 from watcher.text import normalize
 
 SETTINGS = settings(max_examples=120, deadline=None)
@@ -165,9 +168,34 @@ def test_near_matches_iff_positions_within_distance(
 @given(st.lists(queries, min_size=1, max_size=12), st.lists(documents(), min_size=1, max_size=4))
 def test_index_agrees_with_evaluating_every_topic(texts_: list[str], docs: list[Document]) -> None:
     """TopicIndex.match returns exactly the topics whose query matches, with the same
-    explanations, for every item."""
+    explanations, for every item, before and after it re-chooses anchors from counts."""
     topics = [(f"t{i}", parse_query(text, ALIASES)) for i, text in enumerate(texts_)]
     index = TopicIndex(topics)
-    for doc in docs:
-        plain = [(name, q.match(doc)) for name, q in topics]
-        assert index.match(doc) == [(name, m) for name, m in plain if m is not None]
+    for retuned in (False, True):
+        for doc in docs:
+            plain = [(name, q.match(doc)) for name, q in topics]
+            assert index.match(doc) == [(name, m) for name, m in plain if m is not None]
+        if not retuned:
+            index.retune()  # anchors re-chosen from what these items held
+
+
+REGEX_PIECES = ["a", "b", "ab", "ba", " ", "\\w", "\\b", "(a|b)", "[ab]", "?", "*", "+", ".",
+                "|", "{1,2}", "(?:ab)", "\\ ", "\\.", "^", "$", "c"]  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None)  # cheap examples, and matches are rare
+@given(
+    st.lists(st.sampled_from(REGEX_PIECES), min_size=1, max_size=8),
+    st.text(st.sampled_from("aaabbbc ."), max_size=12),
+)
+def test_regex_literal_precheck_never_rejects_a_match(pieces: list[str], text: str) -> None:
+    """The literal a /regex/ is pre-checked with is in every text the regex matches, so
+    the shortcut never changes a result."""
+    pattern = "".join(pieces)
+    try:
+        compiled = re.compile(pattern, re.IGNORECASE)
+    except re.error:
+        return
+    literal = required_literal(pattern, min_length=1)
+    if any(m.end() > m.start() for m in compiled.finditer(text)):
+        assert literal in text.lower()

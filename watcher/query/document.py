@@ -28,9 +28,10 @@ SCOPES: dict[str, frozenset[str]] = {
     "author": frozenset({"author"}),
     "category": frozenset({"category"}),
     "link": frozenset({"link"}),
+    "all": frozenset({"title", "body", "feed", "author", "category", "link"}),
 }
 
-_ASCII_WORD = re.compile(r"[^\W_]+")
+_WORD = re.compile(r"[^\W_]+")
 _CHUNK = re.compile(r"\S+")
 
 Span = tuple[int, int]
@@ -100,8 +101,9 @@ class Document:
                     self.segments.append(Segment(name, index, text, tokens))
         self._vocab: dict[str, frozenset[str]] = {}
         self._sorted: dict[str, list[str]] = {}
-        self._postings: dict[str, list[tuple[int, int]]] | None = None
-        self._all: frozenset[str] | None = None
+        self._positions: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        self._numbers: dict[str, list[int]] = {}
+        self._normal: dict[str, str] = {}
 
     @classmethod
     def from_item(cls, item: Item, feed_name: str = "", feed_url: str = "") -> Document:
@@ -124,9 +126,7 @@ class Document:
 
     def all_tokens(self) -> frozenset[str]:
         """Every token of every field: what the topic index checks anchors against."""
-        if self._all is None:
-            self._all = frozenset().union(*(s.tokens for s in self.segments))
-        return self._all
+        return self.vocab("all")
 
     def vocab(self, scope: str) -> frozenset[str]:
         """The distinct tokens of the segments in `scope`."""
@@ -158,26 +158,47 @@ class Document:
         return i < len(ordered) and ordered[i].startswith(prefix)
 
     def positions(self, token: str, scope: str) -> list[tuple[int, int]]:
-        """(segment number, token position) of every occurrence of `token` in `scope`."""
-        if self._postings is None:
-            postings: dict[str, list[tuple[int, int]]] = {}
-            for number, segment in enumerate(self.segments):
-                for position, tok in enumerate(segment.tokens):
-                    entry = postings.get(tok)
-                    if entry is None:
-                        postings[tok] = [(number, position)]
-                    else:
-                        entry.append((number, position))
-            self._postings = postings
-        found = self._postings.get(token, ())
-        fields = SCOPES[scope]
-        segments = self.segments
-        return [p for p in found if segments[p[0]].field in fields]
+        """(segment number, token position) of every occurrence of `token` in `scope`.
+
+        Looked up per token on demand (C-speed `tuple.index` scans) and cached: an item
+        is usually asked about a few tokens only, so a full postings table would cost
+        more than it saves."""
+        key = (scope, token)
+        found = self._positions.get(key)
+        if found is None:
+            found = []
+            if token in self.vocab(scope):
+                segments = self.segments
+                for number in self.in_scope(scope):
+                    tokens = segments[number].tokens
+                    at = -1
+                    try:
+                        while True:
+                            at = tokens.index(token, at + 1)
+                            found.append((number, at))
+                    except ValueError:
+                        pass
+            self._positions[key] = found
+        return found
 
     def in_scope(self, scope: str) -> list[int]:
         """Numbers of the segments a scope covers."""
-        fields = SCOPES[scope]
-        return [i for i, s in enumerate(self.segments) if s.field in fields]
+        found = self._numbers.get(scope)
+        if found is None:
+            fields = SCOPES[scope]
+            found = [i for i, s in enumerate(self.segments) if s.field in fields]
+            self._numbers[scope] = found
+        return found
+
+    def normal_text(self, scope: str) -> str:
+        """The normal form of every segment in scope, one per line (for quick substring
+        checks that rule a /regex/ out before running it)."""
+        found = self._normal.get(scope)
+        if found is None:
+            found = self._normal[scope] = "\n".join(
+                self.segments[n].normal for n in self.in_scope(scope)
+            )
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,10 +218,16 @@ def token_spans(text: str, tokens: Sequence[str]) -> list[Span]:
     ("Putin–Zelenskyy", "Russia’s"). If the pieces do not add up to `tokens` (a
     pathological string), every token gets the whole text rather than a wrong place.
     """
-    if text.isascii():
-        spans = [m.span() for m in _ASCII_WORD.finditer(text)]
-        if len(spans) == len(tokens):
-            return spans
+    words = list(_WORD.finditer(text))
+    if len(words) == len(tokens) and (
+        text.isascii()
+        or all(
+            m.group().isascii() or normalize(m.group()) == token
+            for m, token in zip(words, tokens, strict=True)
+        )
+    ):
+        # The usual case: one word, one token (an ASCII word always is exactly one).
+        return [m.span() for m in words]
     spans = []
     for chunk in _CHUNK.finditer(text):
         count = len(normalize(chunk.group()).split())

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from watcher.query.document import Document
 
@@ -123,11 +123,18 @@ class Alias(Node):
     alternatives: tuple[Pattern, ...]
     label: str
     scope: str | None = None
+    _words: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
+    _rest: tuple[Node, ...] = field(default=(), init=False, repr=False, compare=False)
 
     positional = True
 
+    def __post_init__(self) -> None:
+        _split_words(self, self.alternatives, self.scope)
+
     def test(self, doc: Document) -> bool:
-        return any(alternative.test(doc) for alternative in self.alternatives)
+        if self._words and not self._words.isdisjoint(doc.vocab(self.scope or "text")):
+            return True
+        return any(alternative.test(doc) for alternative in self._rest)
 
     def occurrences(self, doc: Document) -> list[Occurrence]:
         out: list[Occurrence] = []
@@ -158,19 +165,31 @@ class Regex(Node):
     compiled: re.Pattern[str]
     label: str
     scope: str | None = None
+    literal: str = ""  # text every match contains (see required_literal): a cheap pre-check
 
     positional = True
 
     def test(self, doc: Document) -> bool:
-        for number in doc.in_scope(self.scope or "text"):
-            for m in self.compiled.finditer(doc.segments[number].normal):
-                if m.end() > m.start():
-                    return True
+        scope = self.scope or "text"
+        if self.literal and self.literal not in doc.normal_text(scope):
+            return False
+        for number in doc.in_scope(scope):
+            text = doc.segments[number].normal
+            m = self.compiled.search(text)
+            if m is None:
+                continue
+            if m.end() > m.start() or any(
+                m.end() > m.start() for m in self.compiled.finditer(text)
+            ):
+                return True
         return False
 
     def occurrences(self, doc: Document) -> list[Occurrence]:
         out: list[Occurrence] = []
-        for number in doc.in_scope(self.scope or "text"):
+        scope = self.scope or "text"
+        if self.literal and self.literal not in doc.normal_text(scope):
+            return out
+        for number in doc.in_scope(scope):
             segment = doc.segments[number]
             starts = segment.token_starts()
             for m in self.compiled.finditer(segment.normal):
@@ -189,6 +208,96 @@ class Regex(Node):
     def __str__(self) -> str:
         text = "/" + self.source.replace("/", "\\/") + "/"
         return f"{self.scope}:{text}" if self.scope else text
+
+
+def required_literal(pattern: str, min_length: int = 3) -> str:
+    """The longest run of plain ASCII characters every match of `pattern` must contain,
+    lower-cased ("" when none can be found safely).
+
+    Conservative: gives up on a top-level `|` or inline flags, skips groups and classes,
+    and drops a character made optional by `?`, `*` or `{`. Matching is case-insensitive
+    on text that is already case-folded, so the lower-cased run must occur in the text.
+    Runs shorter than `min_length` are not worth a check."""
+    if pattern.startswith("(?") or _top_level_bar(pattern):
+        return ""
+    runs, current, i = [], "", 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            if nxt.isascii() and not nxt.isalnum():
+                current += nxt
+            else:
+                runs.append(current)
+                current = ""
+            i += 2
+            continue
+        if c in "([":
+            runs.append(current)
+            current = ""
+            i = _skip_group(pattern, i)
+            continue
+        if c in "*?{":
+            current = current[:-1]
+        if c in "*?{+.^$)]}" or not c.isascii():
+            runs.append(current)
+            current = ""
+            if c == "{":
+                close = pattern.find("}", i)
+                i = close if close > 0 else i
+        else:
+            current += c
+        i += 1
+    runs.append(current)
+    best = max(runs, key=len)
+    return best.lower() if len(best) >= min_length else ""
+
+
+def _top_level_bar(pattern: str) -> bool:
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c in "([":
+            i = _skip_group(pattern, i)
+            continue
+        if c == "|":
+            return True
+        i += 1
+    return False
+
+
+def _skip_group(pattern: str, i: int) -> int:
+    """Index just past the group or class opening at `i` (nested groups, escapes and
+    classes inside are skipped too)."""
+    if pattern[i] == "[":
+        j = i + 1
+        if j < len(pattern) and pattern[j] == "^":
+            j += 1
+        if j < len(pattern) and pattern[j] == "]":
+            j += 1
+        while j < len(pattern) and pattern[j] != "]":
+            j += 2 if pattern[j] == "\\" else 1
+        return j + 1
+    depth, j = 0, i
+    while j < len(pattern):
+        c = pattern[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == "[":
+            j = _skip_group(pattern, j)
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        j += 1
+    return j
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,12 +359,34 @@ def _share_words(left: tuple[LeafHit, ...], right: tuple[LeafHit, ...]) -> bool:
     return any(a[2] <= b[3] and b[2] <= a[3] for a in left for b in right)
 
 
+def _split_words(node: Node, children: tuple[Node, ...], scope: str | None) -> None:
+    """Set `node._words` to the single exact words among `children` that share `scope`
+    and `node._rest` to the other children, so that AND/OR/@group test the words with
+    one set operation instead of one call each: most topic terms are plain words."""
+    words, rest = [], []
+    for child in children:
+        single = isinstance(child, Pattern) and len(child.parts) == 1 and not child.parts[0][1]
+        if single and child.scope == scope:  # type: ignore[union-attr]
+            words.append(child.parts[0][0])  # type: ignore[union-attr]
+        else:
+            rest.append(child)
+    object.__setattr__(node, "_words", frozenset(words))
+    object.__setattr__(node, "_rest", tuple(rest))
+
+
 @dataclass(frozen=True, slots=True)
 class And(Node):
     children: tuple[Node, ...]
+    _words: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
+    _rest: tuple[Node, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _split_words(self, self.children, None)
 
     def test(self, doc: Document) -> bool:
-        return all(child.test(doc) for child in self.children)
+        if self._words and not self._words <= doc.vocab("text"):
+            return False
+        return all(child.test(doc) for child in self._rest)
 
     def explain(self, doc: Document, out: list[LeafHit]) -> None:
         for child in self.children:
@@ -277,13 +408,20 @@ class Or(Node):
     """Any child. An OR of positional nodes is positional, so `(a OR b) NEAR c` works."""
 
     children: tuple[Node, ...]
+    _words: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
+    _rest: tuple[Node, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _split_words(self, self.children, None)
 
     @property
     def positional(self) -> bool:  # type: ignore[override]
         return all(child.positional for child in self.children)
 
     def test(self, doc: Document) -> bool:
-        return any(child.test(doc) for child in self.children)
+        if self._words and not self._words.isdisjoint(doc.vocab("text")):
+            return True
+        return any(child.test(doc) for child in self._rest)
 
     def occurrences(self, doc: Document) -> list[Occurrence]:
         out: list[Occurrence] = []

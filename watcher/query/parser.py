@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from watcher.query.lexer import Kind, QuerySyntaxError, Token, tokenize_query
-from watcher.query.nodes import Alias, And, Near, Node, Not, Or, Pattern, Regex
+from watcher.query.nodes import Alias, And, Near, Node, Not, Or, Pattern, Regex, required_literal
 from watcher.text import normalize, tokenize
 
 _OPERAND_START = frozenset(
@@ -205,7 +205,9 @@ class _Parser:
             raise QuerySyntaxError(
                 token.column, "this regex matches empty text, so it would match every item"
             )
-        return Regex(token.value, compiled, f"/{token.value}/")
+        return Regex(
+            token.value, compiled, f"/{token.value}/", literal=required_literal(token.value)
+        )
 
     def alias(self, token: Token) -> Alias:
         key, spellings = resolve_alias(token.value, self.aliases, token.column)

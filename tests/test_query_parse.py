@@ -141,3 +141,19 @@ def test_unknown_alias_without_any_configured_groups_says_so() -> None:
     """With no aliases in the config the message does not list an empty set."""
     with pytest.raises(QuerySyntaxError, match="none are configured"):
         parse_query("@putin")
+
+
+@pytest.mark.parametrize("query", ["(" * 101 + "a" + ")" * 101, "NOT " * 101 + "a"])
+def test_absurdly_deep_nesting_is_a_syntax_error_not_a_crash(query: str) -> None:
+    """Nesting deeper than 100 levels is refused with a column, instead of exhausting
+    the stack; 100 levels still parse."""
+    with pytest.raises(QuerySyntaxError, match="nested more than 100 levels"):
+        parse_query(query)
+    assert parse_query("(" * 100 + "a" + ")" * 100).source
+
+
+def test_error_column_counts_characters_not_bytes() -> None:
+    """Columns count characters, so a Cyrillic or accented query points at the right place."""
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse_query("встреча Türkiye AND")
+    assert caught.value.column == len("встреча Türkiye AND") + 1

@@ -27,6 +27,7 @@ _OPERAND_START = frozenset(
     {Kind.WORD, Kind.PHRASE, Kind.REGEX, Kind.ALIAS, Kind.FIELD, Kind.LPAREN, Kind.NOT}
 )
 _PRIMARY_START = _OPERAND_START - {Kind.NOT}
+MAX_DEPTH = 100
 
 
 def parse(text: str, aliases: Mapping[str, Sequence[str]]) -> Node:
@@ -75,6 +76,7 @@ class _Parser:
         self.aliases = aliases
         self.tokens = tokenize_query(text)
         self.i = 0
+        self.depth = 0
 
     # -- token stream ---------------------------------------------------------------------
 
@@ -134,8 +136,18 @@ class _Parser:
         if token is not None and token.kind is Kind.NOT:
             self.take()
             self.need_operand(token.value)
-            return Not(self.not_expr())
+            self.enter(token)
+            node = Not(self.not_expr())
+            self.depth -= 1
+            return node
         return self.near_expr()
+
+    def enter(self, token: Token) -> None:
+        """Count one level of nesting; a query nested deeper than MAX_DEPTH is refused
+        (it would only exhaust the stack)."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QuerySyntaxError(token.column, f"nested more than {MAX_DEPTH} levels deep")
 
     def near_expr(self) -> Node:
         left_column = self.here()
@@ -165,7 +177,9 @@ class _Parser:
             if (inner := self.peek()) is not None and inner.kind is Kind.RPAREN:
                 raise QuerySyntaxError(token.column, "empty parentheses")
             self.need_operand("(")
+            self.enter(token)
             node = self.or_expr()
+            self.depth -= 1
             close = self.peek()
             if close is None or close.kind is not Kind.RPAREN:
                 found = f", found {close.describe()}" if close else ""

@@ -21,11 +21,12 @@ from watcher.config import Config, load_config
 from watcher.errors import ConfigError
 from watcher.fetch import Fetcher
 from watcher.notify.delivery import Deliverer
-from watcher.pipeline import Poller, dedup_settings
+from watcher.pipeline import Poller
 from watcher.runner import fetch_settings
 from watcher.sdnotify import Notifier
 from watcher.store import feeds as feed_store
 from watcher.store import open_database
+from watcher.store.maintenance import optimize, prune
 
 log = logging.getLogger(__name__)
 
@@ -148,12 +149,8 @@ class Service:
 
     async def _maintenance_job(self) -> None:
         try:
-            removed = self.poller.ingestor.dedup.prune(
-                time.time(), dedup_settings(self.config).retention_seconds
-            )
-            self.db.execute("PRAGMA optimize")
-            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            log.info("maintenance: pruned %s old records", removed)
+            prune(self.db, time.time(), self.config.settings.dedup.retention)
+            optimize(self.db)
         except Exception:
             log.exception("maintenance failed; will try again in an hour")
 

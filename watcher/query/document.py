@@ -3,8 +3,8 @@
 A `Document` is a list of segments — the title, each body paragraph, the feed name and
 URL, the author, each category, the link — each tokenized once in the normal form of
 `watcher.text`. Phrases and NEAR never cross a segment, so a phrase cannot match across
-a paragraph boundary. Lookup structures (vocabulary per scope, postings, sorted
-vocabulary for prefixes, character offsets of tokens) are built on first use and kept,
+a paragraph boundary. Lookup structures (vocabulary per scope, word positions,
+sorted vocabulary for prefixes, character offsets of tokens) are built on first use and kept,
 so a document that no query looks at closely costs little more than its tokenization.
 """
 
@@ -14,7 +14,7 @@ import re
 import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from watcher.model import Item
 from watcher.text import normalize, tokenize
@@ -203,16 +203,20 @@ class Document:
 
 @dataclass(frozen=True, slots=True)
 class _Run:
+    """Characters start:end of a chunk, and how many tokens they normalize to."""
+
     start: int
     end: int
-    count: int = field(default=1)
+    count: int
 
 
 def token_spans(text: str, tokens: Sequence[str]) -> list[Span]:
     """Where each normalized token of `text` sits in `text` itself.
 
     Normalization (NFKC, case and diacritic folding) can change a string's length, so
-    offsets cannot be read off the normal form; instead each whitespace-separated chunk
+    offsets cannot be read off the normal form. Usually each run of letters and digits
+    of the original is exactly one token, which is checked; otherwise each
+    whitespace-separated chunk
     of the original is normalized on its own and its tokens are given the chunk's
     offsets, refined to the letter runs inside it when a chunk holds several words
     ("Putin–Zelenskyy", "Russia’s"). If the pieces do not add up to `tokens` (a

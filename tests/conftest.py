@@ -22,3 +22,11 @@ def feed_server() -> Iterator[FeedServer]:
 def gzip_bomb() -> bytes:
     """gzip of 100 MiB of zeros (~100 kB on the wire), compressed once per session."""
     return make_gzip_bomb(GZIP_BOMB_SIZE)
+
+
+@pytest.fixture(autouse=True)
+def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests talk to 127.0.0.1 only: never route that through a proxy from the environment."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+                 "ALL_PROXY"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)

@@ -19,6 +19,7 @@ from pathlib import Path
 from watcher import __version__
 from watcher.config import Config, load_config
 from watcher.errors import ConfigError, FetchError, ParseError, StoreError, WatcherError
+from watcher.model import Item
 
 log = logging.getLogger("watcher")
 
@@ -73,11 +74,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 async def _read_source(source: str, config: Config | None) -> tuple[bytes, str, str | None]:
     """(body, url, content type) of a file path or an http(s) URL."""
     if source.startswith(("http://", "https://")):
-        from watcher.fetch import Fetcher, FetchSettings, Validators
+        from watcher.fetch import Fetcher, Validators
         from watcher.pipeline import limits_for
+        from watcher.runner import fetch_settings
 
-        settings = FetchSettings(user_agent=config.settings.user_agent) if config else None
-        async with Fetcher(settings) as fetcher:
+        async with Fetcher(fetch_settings(config) if config else None) as fetcher:
             result = await fetcher.fetch(
                 source,
                 validators=Validators(),
@@ -100,14 +101,51 @@ def _optional_config(args: argparse.Namespace) -> Config | None:
 def cmd_parse(args: argparse.Namespace) -> int:
     from watcher.parse import parse_feed
 
-    config = _optional_config(args)
+    config = _load(args) if args.explain_dedup else _optional_config(args)
     body, url, content_type = asyncio.run(_read_source(args.source, config))
     parsed = parse_feed(body, url=url, content_type=content_type)
     if parsed.warning:
         log.warning("%s: %s", args.source, parsed.warning)
+    explain = _dedup_explainer(config, args.source) if args.explain_dedup else None
     for item in parsed.items:
-        print(json.dumps(item.to_json(), ensure_ascii=False))
+        record = item.to_json()
+        if explain is not None:
+            record["dedup"] = explain(item)
+        print(json.dumps(record, ensure_ascii=False))
     return EXIT_OK
+
+
+def _dedup_explainer(config: Config | None, source: str):
+    """A function telling, for an item, what dedup would decide against the database now.
+
+    Read-only: nothing is recorded, so it can be run against a live daemon's database.
+    An item of a configured feed (same URL) already stored is judged as an update.
+    """
+    from watcher.dedup import DedupStore
+    from watcher.pipeline import dedup_settings
+    from watcher.store import feeds as feed_store
+    from watcher.store import items as item_store
+    from watcher.store import open_database
+
+    assert config is not None
+    db = open_database(config.database_path)
+    store, settings = DedupStore(db), dedup_settings(config)
+    feed = feed_store.feed_by_url(db, source)
+
+    def explain(item: Item) -> dict:
+        stored = item_store.find_items(db, feed.id, [item.key]).get(item.key) if feed else None
+        if stored is not None and stored.content_hash == item.content_hash:
+            return {"verdict": "unchanged", "item_id": stored.id}
+        result = store.assess(
+            item,
+            item_id=stored.id if stored else None,
+            is_update=stored is not None,
+            now=time.time(),
+            settings=settings,
+        )
+        return result.to_json()
+
+    return explain
 
 
 def cmd_match(args: argparse.Namespace) -> int:
@@ -206,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = commands.add_parser("parse", help="print a feed's items, one JSON object a line")
     p.add_argument("source", metavar="FILE_OR_URL")
+    p.add_argument(
+        "--explain-dedup",
+        action="store_true",
+        help="add what dedup decides for each item against the configured database",
+    )
     p.set_defaults(func=cmd_parse)
     p = commands.add_parser("match", help="show which items a query matches, and why")
     p.add_argument("query", metavar="QUERY")

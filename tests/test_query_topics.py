@@ -279,3 +279,13 @@ def test_corpus_volume_is_plausible(corpus_matches: dict[str, set[str]]) -> None
     meeting topic about ten: enough to follow the story, far from everything."""
     assert 40 <= len(corpus_matches["istanbul-talks"]) <= 90
     assert 6 <= len(corpus_matches["putin-zelenskyy-meeting"]) <= 25
+
+
+def test_the_default_config_ships_the_tuned_topics() -> None:
+    """config/watcher.yaml holds exactly the topics and aliases these tests vouch for."""
+    from watcher.config import load_config
+
+    config = load_config(Path(__file__).resolve().parents[1] / "config" / "watcher.yaml", {})
+    assert config.settings.aliases == TUNED_ALIASES
+    for name, text in TUNED.items():
+        assert str(config.queries[name]) == str(parse_query(text, TUNED_ALIASES))

@@ -2,6 +2,7 @@
 
     WatcherError
     ├── ConfigError (ValueError)      the YAML file or a query in it is wrong; exit 2
+    ├── QuerySyntaxError (ValueError) a topic query does not parse (watcher.query.lexer)
     ├── FetchError                    one poll of one feed failed; the feed backs off
     │   ├── FetchTimeout (TimeoutError)
     │   ├── ResponseTooLarge

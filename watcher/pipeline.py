@@ -173,6 +173,7 @@ class Ingestor:
             author=item.author or "",
             categories=tuple(item.categories),
             link=item.link or "",
+            feed_url=feed.url,
         )
         matches = self.index.match(document)
         if not matches:

@@ -42,25 +42,28 @@ def find_items(db: sqlite_utils.Database, feed_id: int, keys: list[str]) -> dict
     return found
 
 
+def _text_columns(item: Item) -> tuple:
+    """The values of an item's editable columns, in `_TEXT_COLUMNS` order."""
+    return (
+        item.title,
+        item.link,
+        _epoch(item.published),
+        _epoch(item.updated),
+        item.author,
+        json.dumps(list(item.categories), ensure_ascii=False),
+        json.dumps(list(item.paragraphs), ensure_ascii=False),
+        item.content_hash,
+    )
+
+
+_TEXT_COLUMNS = "title, link, published, updated, author, categories, paragraphs, content_hash"
+
+
 def insert_item(db: sqlite_utils.Database, feed_id: int, item: Item, now: float) -> int:
     cursor = db.execute(
-        "INSERT INTO items (feed_id, key, title, link, published, updated, author, categories,"
-        " paragraphs, content_hash, first_seen, last_seen)"
+        f"INSERT INTO items (feed_id, key, {_TEXT_COLUMNS}, first_seen, last_seen)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            feed_id,
-            item.key,
-            item.title,
-            item.link,
-            _epoch(item.published),
-            _epoch(item.updated),
-            item.author,
-            json.dumps(list(item.categories), ensure_ascii=False),
-            json.dumps(list(item.paragraphs), ensure_ascii=False),
-            item.content_hash,
-            now,
-            now,
-        ),
+        (feed_id, item.key, *_text_columns(item), now, now),
     )
     assert cursor.lastrowid is not None
     return cursor.lastrowid
@@ -68,21 +71,10 @@ def insert_item(db: sqlite_utils.Database, feed_id: int, item: Item, now: float)
 
 def update_item(db: sqlite_utils.Database, item_id: int, item: Item, now: float) -> None:
     """Store an edited item's new text; its identity and first_seen stay."""
+    assignments = ", ".join(f"{column} = ?" for column in _TEXT_COLUMNS.split(", "))
     db.execute(
-        "UPDATE items SET title = ?, link = ?, published = ?, updated = ?, author = ?,"
-        " categories = ?, paragraphs = ?, content_hash = ?, last_seen = ? WHERE id = ?",
-        (
-            item.title,
-            item.link,
-            _epoch(item.published),
-            _epoch(item.updated),
-            item.author,
-            json.dumps(list(item.categories), ensure_ascii=False),
-            json.dumps(list(item.paragraphs), ensure_ascii=False),
-            item.content_hash,
-            now,
-            item_id,
-        ),
+        f"UPDATE items SET {assignments}, last_seen = ? WHERE id = ?",
+        (*_text_columns(item), now, item_id),
     )
 
 

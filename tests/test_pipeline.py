@@ -301,3 +301,56 @@ def test_the_seed_article_is_stored_with_its_lead_once(
     alert_paragraphs = json.loads(payload[0])["item"]["paragraphs"]
     assert alert_paragraphs.count(SEED_LEAD) == 1
     assert "Photo: AFP" not in alert_paragraphs and "Related news" not in alert_paragraphs
+
+
+def test_an_edited_item_alerts_as_an_update_with_only_its_new_paragraph(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    url = feed_server.add("/rss", rss([TALKS]))
+    config = make_config(tmp_path, [url])
+    poll(config, url)
+    added = (
+        "Ukraine's delegation said later that Russia had proposed a second round of talks in "
+        "Istanbul at the start of June."
+    )
+    edited = Entry(TALKS.guid, TALKS.title, [*TALKS.paragraphs, added])
+    feed_server.add("/rss", rss([edited]))
+    outcome = poll(config, url)
+    assert (outcome.ingest.new_items, outcome.ingest.updated_items, outcome.ingest.alerts) == (
+        0, 1, 1
+    )  # fmt: skip
+    first, update = [
+        json.loads(p) for (p,) in rows(config, "SELECT payload FROM alerts ORDER BY created, rowid")
+    ]
+    assert update["kind"] == "update"
+    assert update["item"]["paragraphs"] == [added]
+    assert update["thread"] == first["id"] and update["id"] != first["id"]
+    # a typo fix is an edit with nothing new: no alert
+    fixed = Entry(
+        TALKS.guid, TALKS.title, [*TALKS.paragraphs, added.replace("Ukraine's", "Ukraines")]
+    )
+    feed_server.add("/rss", rss([fixed]))
+    outcome = poll(config, url)
+    assert (outcome.ingest.updated_items, outcome.ingest.alerts) == (1, 0)
+
+
+def test_a_republication_sends_nothing_and_is_linked_to_the_original(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    a = feed_server.add("/a", rss([TALKS], title="Outlet A"))
+    copy = Entry("b-77", "Istanbul: Russia, Ukraine begin talks", TALKS.paragraphs)
+    b = feed_server.add("/b", rss([copy], title="Outlet B"))
+    config = make_config(tmp_path, [a, b])
+    assert poll(config, a).ingest.alerts == 1
+    outcome = poll(config, b)
+    assert (outcome.ingest.republications, outcome.ingest.alerts) == (1, 0)
+    from watcher.store import outbox
+
+    db = open_database(config.database_path)
+    try:
+        (original_id,) = db.execute("SELECT item_id FROM alerts").fetchone()
+        assert outbox.also_reported_by(db, original_id) == [
+            {"feed": "Outlet B", "title": copy.title, "link": None}
+        ]
+    finally:
+        db.close()

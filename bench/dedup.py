@@ -193,8 +193,8 @@ class Corpus:
 T0 = 1_750_000_000.0
 FEEDS = 40
 CHECKPOINTS = (10_000, 100_000, 1_000_000)
-WINDOW_ITEMS = 1500  # items timed around each checkpoint
-SAMPLE_ITEMS = 300  # items processed one transaction each, as the daemon does
+WINDOW_ITEMS = 500  # items per timed window; three windows around each checkpoint
+SAMPLE_ITEMS = 100  # items processed one transaction each, as the daemon does; three runs
 
 
 def to_item(generated: GeneratedItem) -> Item:
@@ -203,8 +203,10 @@ def to_item(generated: GeneratedItem) -> Item:
 
 
 class Bench:
-    def __init__(self, path: Path, seed: int):
+    def __init__(self, path: Path, seed: int, cache_mb: int | None = None):
         self.db = open_database(path)
+        if cache_mb:
+            self.db.execute(f"PRAGMA cache_size = -{cache_mb * 1024:d}")
         self.store = DedupStore(self.db)
         self.settings = DedupSettings()
         self.corpus = Corpus(seed)
@@ -255,29 +257,30 @@ class Bench:
                     if self.stored >= target:
                         break
 
-    def window(self, batch: int) -> tuple[float, float]:
-        """(paragraphs per second, share of them new) over the next WINDOW_ITEMS items."""
-        items = list(itertools.islice(self.corpus, WINDOW_ITEMS))
+    def window(self, batch: int, items: int = WINDOW_ITEMS) -> tuple[float, float, float]:
+        """(paragraphs per second, per CPU second, share new) over the next `items` items."""
+        generated = list(itertools.islice(self.corpus, items))
         paragraphs, stored = self.paragraphs, self.stored
-        started = time.perf_counter()
-        for start in range(0, len(items), batch):
+        wall, cpu = time.perf_counter(), time.process_time()
+        for start in range(0, len(generated), batch):
             with self.db.atomic():
-                for generated in items[start : start + batch]:
-                    self.process(generated)
-        elapsed = time.perf_counter() - started
+                for one in generated[start : start + batch]:
+                    self.process(one)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         looked = self.paragraphs - paragraphs
-        return looked / elapsed, (self.stored - stored) / looked
+        return looked / wall, looked / cpu, (self.stored - stored) / looked
 
-    def daemon_sample(self) -> tuple[list[GeneratedItem], float, float]:
+    def daemon_sample(self, items: int = SAMPLE_ITEMS) -> tuple[list[GeneratedItem], float, float]:
         """Items one transaction each: (items, dedup seconds/item, with commit seconds/item)."""
-        items = list(itertools.islice(self.corpus, SAMPLE_ITEMS))
-        dedup = total = 0.0
-        for generated in items:
+        generated = list(itertools.islice(self.corpus, items))
+        dedup: list[float] = []
+        total: list[float] = []
+        for one in generated:
             started = time.perf_counter()
             with self.db.atomic():
-                dedup += self.process(generated)
-            total += time.perf_counter() - started
-        return items, dedup / len(items), total / len(items)
+                dedup.append(self.process(one))
+            total.append(time.perf_counter() - started)
+        return generated, statistics.mean(dedup), statistics.mean(total)
 
     def dedup_bytes(self) -> tuple[int, int]:
         """(bytes of the dedup table and its indexes, fingerprints stored)."""
@@ -339,30 +342,40 @@ def main(argv: list[str] | None = None) -> int:
                         help="items per transaction while loading (default 50)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--db", type=Path, help="database file (default: a temporary one)")
+    parser.add_argument("--cache-mb", type=int, default=None,
+                        help="SQLite page cache (default: what open_database sets)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args(argv)
 
     checkpoints = sorted({c for c in CHECKPOINTS if c < args.paragraphs} | {args.paragraphs})
     with tempfile.TemporaryDirectory(prefix="watcher-bench-") as tmp:
         path = args.db or Path(tmp) / "dedup.db"
-        bench = Bench(path, args.seed)
+        bench = Bench(path, args.seed, args.cache_mb)
         started = time.perf_counter()
         rows = []
         sample: list[GeneratedItem] = []
         for checkpoint in checkpoints:
             bench.load_until(checkpoint, args.batch)
-            rate, new_share = bench.window(args.batch)
-            sample, per_item, per_item_commit = bench.daemon_sample()
+            at = bench.stored
+            windows = [bench.window(args.batch) for _ in range(3)]
+            rate = statistics.median(w[0] for w in windows)
+            cpu_rate = statistics.median(w[1] for w in windows)
+            new_share = statistics.median(w[2] for w in windows)
+            samples = [bench.daemon_sample() for _ in range(3)]
+            sample = samples[-1][0]
+            per_item = statistics.median(s[1] for s in samples)
+            per_item_commit = statistics.median(s[2] for s in samples)
             rows.append({
-                "stored": bench.stored,
+                "stored": at,
                 "paragraphs_per_second": round(rate),
+                "paragraphs_per_cpu_second": round(cpu_rate),
                 "new_share": round(new_share, 3),
                 "dedup_ms_per_item": round(per_item * 1e3, 3),
                 "dedup_ms_per_item_with_commit": round(per_item_commit * 1e3, 3),
             })  # fmt: skip
             print(
-                f"{bench.stored:>9,} stored: {rate:>8,.0f} paragraphs looked up/s "
-                f"({new_share:.0%} new, inserted); dedup {per_item * 1e3:.3f} ms/item "
+                f"{at:>9,} stored: {rate:>7,.0f} paragraphs/s looked up, {new_share:.0%} of them "
+                f"inserted ({cpu_rate:,.0f}/CPU-s); dedup {per_item * 1e3:.3f} ms/item "
                 f"({per_item_commit * 1e3:.3f} ms with its own commit)",
                 flush=True,
             )

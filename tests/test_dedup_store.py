@@ -13,12 +13,21 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
-from watcher.dedup import DedupResult, DedupSettings, DedupStore, Status, Verdict
+from watcher.dedup import (
+    DedupResult,
+    DedupSettings,
+    DedupStore,
+    Status,
+    Verdict,
+    boilerplate_reason,
+)
 from watcher.model import Item
 from watcher.store import items as item_store
 from watcher.store.db import open_database
-from watcher.text import split_plain_text
+from watcher.text import normalize, split_plain_text
 
 SEED = Path("/work/shared/seed/article.txt")
 T0 = 1_750_000_000.0
@@ -304,3 +313,30 @@ def test_explanation_is_json_ready(world):
     _, copy = world.publish("B", item("guid:c", "Copy", *seed_item().paragraphs), T0 + 60)
     first = copy.to_json()["paragraphs"][2]["first_seen"]
     assert first["how"] == "exact" and first["first_seen"] == int(T0) and first["similarity"] == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(min_size=1, max_size=120))
+def test_an_exact_repeat_is_always_old_however_short(text):
+    """Any text with words (one word included) is found again when repeated verbatim."""
+    assume(normalize(text) and boilerplate_reason(text) is None)
+    assume(normalize(text) not in ("first", "second"))
+    db = open_database(":memory:")
+    try:
+        store = DedupStore(db)
+        feed = db.execute(
+            "INSERT INTO feeds (config_url, url, created) VALUES ('u', 'u', 0)"
+        ).lastrowid
+        first = item("guid:1", "First", text)
+        result = store.assess(first, item_id=None, is_update=False, now=T0, settings=SETTINGS)
+        assert result.paragraphs[0].status is Status.NEW
+        with db.atomic():
+            first_id = item_store.insert_item(db, feed, first, T0)
+            store.record(result, item_id=first_id, now=T0)
+        again = store.assess(item("guid:2", "Second", text), item_id=None, is_update=False,
+                             now=T0 + 1, settings=SETTINGS)  # fmt: skip
+        assert again.paragraphs[0].status is Status.OLD
+        assert again.paragraphs[0].first_seen.how == "exact"
+        assert again.paragraphs[0].first_seen.item_id == first_id
+    finally:
+        db.conn.close()

@@ -184,7 +184,7 @@ def _near_repeat(
     limit: float,
 ) -> tuple[int, float] | None:
     """(index, similarity) of an earlier paragraph, or the title, that `para` repeats."""
-    if title is not None:
+    if title is not None and para.shingles <= 2 * title.shingles + limit:
         # the title's sketch differs only in kind: compare it as a paragraph
         as_paragraph = Sketch(KIND_PARAGRAPH, title.exact, title.shingles, title.minhash, ())
         sim = is_near_duplicate(para, as_paragraph, threshold, limit)

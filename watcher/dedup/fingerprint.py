@@ -18,7 +18,12 @@ hash falls in one bin; a bin keeps its smallest hash):
   in a paragraph of twenty words or more leaves most bands intact, while unrelated
   paragraphs almost never agree on three minima at once (that is what keeps the
   candidate lists short in a table of millions). Candidates are then verified with
-  `similarity` so a chance band collision never merges two paragraphs.
+  `similarity` so a chance band collision never merges two paragraphs. Equal texts
+  share every band; a text too short for any band (three words or so) gets one key
+  derived from its exact hash, so exact repeats are always found through the bands.
+
+Changing anything here changes what is stored: it needs a migration that empties the
+table (the cost is forgetting what was seen, which retention does anyway).
 
 Word pairs rather than single words: single words (the, of, said...) are shared by
 nearly every pair of paragraphs and would flood the candidate lists; pairs keep the
@@ -29,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import struct
 import zlib
 from dataclasses import dataclass
 
@@ -47,9 +51,9 @@ EMPTY = 255  # a bin no shingle fell into; real values are 0..254
 _MASK64 = (1 << 64) - 1
 _MUL_SKETCH = 0x9E3779B97F4A7C15  # odd 64-bit constants (golden ratio, MurmurHash3)
 _MUL_BAND = 0xC4CEB9FE1A85EC53
-_NO_VALUE = 0xFFFFFFFF
-_BAND_PACK = struct.Struct("<BB3I")
-_UNSET = 1 << 32  # above any 32-bit rank: the bin is still empty
+_UNRANKED = 1 << 32  # above any 32-bit sketch rank: the sketch bin is still empty
+_UNSET = 1 << 24  # above any 24-bit band rank: the band bin is still empty
+_NO_BANDS: tuple[int | None, ...] = (None,) * BANDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +88,7 @@ def sketch(text: str, kind: int = KIND_PARAGRAPH, *, normal: str | None = None) 
     if not normal:
         return None
     hashes = shingle_hashes(normal.split())
-    mins = [_UNSET] * SKETCH_BINS
+    mins = [_UNRANKED] * SKETCH_BINS
     kept = [EMPTY] * SKETCH_BINS
     band_mins = [_UNSET] * BAND_BINS
     for crc in hashes:
@@ -100,20 +104,25 @@ def sketch(text: str, kind: int = KIND_PARAGRAPH, *, normal: str | None = None) 
         slot = high % BAND_BINS
         if high < band_mins[slot]:
             band_mins[slot] = high
-    return Sketch(
-        kind, exact_hash(normal, kind), len(hashes), bytes(kept), _band_keys(kind, band_mins)
-    )
+    exact = exact_hash(normal, kind)
+    bands = _band_keys(kind, band_mins)
+    if bands == _NO_BANDS:
+        # too short for any band: one key from the exact hash, so repeats are still found
+        bands = ((exact >> 1) & 0x7FFFFFFF, *_NO_BANDS[1:])
+    return Sketch(kind, exact, len(hashes), bytes(kept), bands)
 
 
 def _band_keys(kind: int, band_mins: list[int]) -> tuple[int | None, ...]:
     keys: list[int | None] = []
-    for band in range(BANDS):
-        part = band_mins[band * BAND_ROWS : (band + 1) * BAND_ROWS]
-        if part.count(_UNSET) > BAND_ROWS - 2:
+    tag = kind * BANDS
+    for start in range(0, BAND_BINS, BAND_ROWS):
+        first, second, third = band_mins[start : start + BAND_ROWS]
+        if (first == _UNSET) + (second == _UNSET) + (third == _UNSET) > BAND_ROWS - 2:
             keys.append(None)  # one shingle alone would match too many other texts
             continue
-        values = [_NO_VALUE if value == _UNSET else value for value in part]
-        keys.append(zlib.crc32(_BAND_PACK.pack(kind, band, *values)) & 0x7FFFFFFF)
+        # 3 x 25 bits (24-bit minima, or _UNSET) and the kind/band tag, CRC'd to 31 bits
+        packed = first | second << 25 | third << 50 | (tag + start // BAND_ROWS) << 75
+        keys.append(zlib.crc32(packed.to_bytes(11, "little")) & 0x7FFFFFFF)
     return tuple(keys)
 
 

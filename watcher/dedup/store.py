@@ -3,10 +3,11 @@
 Table `dedup_fingerprints` (migration 3) holds one row per paragraph or title the first
 time it was seen: the item, the time, the exact hash, the shingle count, the 32-byte
 sketch and 5 band keys, never the text (the items table has it). Every lookup goes
-through an index: `exact` for exact repeats, `band0..band4` for near-duplicate
-candidates, `item_id` to compare a republication against the rest of its original and an
-update against its own earlier version. Nothing is loaded at start-up; a lookup costs a
-few index probes whatever the size of the table.
+through an index: `band0..band4` for exact and near-duplicate candidates (an exact
+repeat shares every band, so the exact hash needs no index of its own: one index fewer
+to update per stored paragraph), `item_id` to compare a republication against the rest
+of its original and an update against its own earlier version. Nothing is loaded at
+start-up; a lookup costs a few index probes whatever the size of the table.
 """
 
 from __future__ import annotations
@@ -69,28 +70,39 @@ class DedupStore:
 
     # -- lookups -------------------------------------------------------------------------
 
-    def _by_exact(self, exacts: list[int]) -> list[_Row]:
-        rows: list[_Row] = []
-        for chunk in _chunks(sorted(set(exacts))):
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT {_COLUMNS} FROM dedup_fingerprints WHERE exact IN ({marks})"
-            rows.extend(_Row(r) for r in self.db.execute(sql, chunk))
-        return rows
-
     def _by_bands(self, sketches: list[Sketch]) -> list[_Row]:
+        """Stored fingerprints sharing a band key with any of `sketches`.
+
+        First the ids, from the band indexes alone (covering: no table access, one
+        statement for all bands), then the rows of the distinct ids.
+        """
         per_band: list[set[int]] = [set() for _ in range(BANDS)]
         for sk in sketches:
             for band, key in enumerate(sk.bands):
                 if key is not None:
                     per_band[band].add(key)
-        rows: dict[int, _Row] = {}
+        arms: list[str] = []
+        params: list[int] = []
         for band, keys in enumerate(per_band):
             for chunk in _chunks(sorted(keys)):
                 marks = ",".join("?" * len(chunk))
-                sql = f"SELECT {_COLUMNS} FROM dedup_fingerprints WHERE band{band} IN ({marks})"
-                for r in self.db.execute(sql, chunk):
-                    rows.setdefault(r[0], _Row(r))
-        return list(rows.values())
+                arms.append(f"SELECT id FROM dedup_fingerprints WHERE band{band} IN ({marks})")
+                params.extend(chunk)
+        ids: set[int] = set()
+        for start in range(0, len(arms), BANDS):
+            sql = " UNION ALL ".join(arms[start : start + BANDS])
+            count = sql.count("?")
+            ids.update(r[0] for r in self.db.execute(sql, params[:count]))
+            del params[:count]
+        return self._by_ids(sorted(ids))
+
+    def _by_ids(self, ids: list[int]) -> list[_Row]:
+        rows: list[_Row] = []
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT {_COLUMNS} FROM dedup_fingerprints WHERE id IN ({marks})"
+            rows.extend(_Row(r) for r in self.db.execute(sql, chunk))
+        return rows
 
     def _by_items(self, item_ids: list[int]) -> list[_Row]:
         rows: list[_Row] = []
@@ -105,10 +117,12 @@ class DedupStore:
     ) -> list[Match | None]:
         """The best stored match for each text (None: new, or not looked up).
 
-        Exact hashes first; near-duplicate candidates from the band indexes for the rest;
-        then the remaining texts are compared with every fingerprint of the earlier items
-        already matched (and of this item's own earlier version), which catches a copied
-        paragraph edited enough to have lost its bands.
+        Candidates come from the band indexes (exact repeats share every band; a text too
+        short for any band carries a key derived from its exact hash instead) and are
+        verified: equal exact hash, or `is_near_duplicate`. Then the texts still unmatched
+        are compared with every fingerprint of the earlier items already matched (and of
+        this item's own earlier version), which catches a copied paragraph edited enough
+        to have lost all its bands.
         """
         best: list[Match | None] = [None] * len(texts)
         todo = [i for i, t in enumerate(texts) if t.sketch is not None]
@@ -136,22 +150,13 @@ class DedupStore:
                 if _better(match, best[i]):
                     best[i] = match
 
-        exact_rows = self._by_exact([texts[i].sketch.exact for i in todo])  # type: ignore[union-attr]
-        by_exact: dict[int, list[_Row]] = {}
-        for row in exact_rows:
-            by_exact.setdefault(row.sketch.exact, []).append(row)
-            seen_rows.add(row.id)
+        # an exact repeat shares every band, so one band lookup finds both kinds of match
+        band_rows = self._by_bands([texts[i].sketch for i in todo])  # type: ignore[misc]
+        seen_rows.update(row.id for row in band_rows)
         for i in todo:
-            consider(i, by_exact.get(texts[i].sketch.exact, ()))  # type: ignore[union-attr]
-
-        todo = [i for i in todo if best[i] is None]
-        if todo:
-            band_rows = self._by_bands([texts[i].sketch for i in todo])  # type: ignore[misc]
-            seen_rows.update(row.id for row in band_rows)
-            for i in todo:
-                sk = texts[i].sketch
-                assert sk is not None
-                consider(i, (r for r in band_rows if _share_band(sk, r.sketch)))
+            sk = texts[i].sketch
+            assert sk is not None
+            consider(i, (r for r in band_rows if _share_band(sk, r.sketch)))
 
         todo = [i for i in todo if best[i] is None]
         matched_items = Counter(m.item_id for m in best if m is not None and not m.own)

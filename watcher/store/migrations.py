@@ -104,8 +104,9 @@ def _dedup_fingerprints(db: sqlite_utils.Database) -> None:
     """Paragraph and title fingerprints, first sighting only (watcher/dedup/store.py).
 
     No text: a 64-bit exact hash, the word-pair count, a 32-byte MinHash sketch and five
-    31-bit LSH band keys (NULL when a text is too short for that band). Each lookup
-    column has its own index, so a lookup is a few index probes at any table size.
+    31-bit LSH band keys (NULL when a text is too short for that band). Each band column
+    has its own index (exact repeats share every band, so `exact` needs none), so a
+    lookup is a few index probes at any table size.
     """
     bands = [f"band{i}" for i in range(5)]
     db.execute(
@@ -118,7 +119,6 @@ def _dedup_fingerprints(db: sqlite_utils.Database) -> None:
         " shingles INTEGER NOT NULL,"
         " sketch BLOB NOT NULL, " + ", ".join(f"{b} INTEGER" for b in bands) + ")"
     )
-    db.execute("CREATE INDEX dedup_fingerprints_exact ON dedup_fingerprints(exact)")
     for b in bands:
         db.execute(
             f"CREATE INDEX dedup_fingerprints_{b} ON dedup_fingerprints({b}) WHERE {b} IS NOT NULL"
@@ -127,8 +127,36 @@ def _dedup_fingerprints(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX dedup_fingerprints_first_seen ON dedup_fingerprints(first_seen)")
 
 
+def _feed_health(db: sqlite_utils.Database) -> None:
+    """Adaptive polling and feed health (watcher/polling.py, watcher/health.py).
+
+    Per feed: the interval chosen at the last poll and why, the feed's own ttl hint, what
+    its publish history says (typical and longest gap, when an item last appeared), and
+    its health episode (state, since when, whether an alert went out). `heartbeat` is one
+    row the daemon rewrites to prove the database is writable (`/healthz`).
+    """
+    for column in (
+        "poll_interval REAL",  # seconds until the next poll, as last chosen (no jitter)
+        "poll_basis TEXT",  # why: fixed | auto | ttl | max-age | expires | max_interval
+        "ttl_hint REAL",  # <ttl> / sy:updatePeriod of the last parsed body, seconds
+        "typical_gap REAL",  # median gap between recent publications, seconds
+        "long_gap REAL",  # longest gap in the publish history, seconds
+        "gap_count INTEGER NOT NULL DEFAULT 0",  # gaps the two above were learned from
+        "last_item_at REAL",  # when a new item last appeared (first_seen)
+        "history_at REAL",  # when the publish history was last summarised
+        "health_state TEXT NOT NULL DEFAULT 'ok'",  # ok | failing | stale | gone
+        "health_since REAL",
+        "health_alerted INTEGER NOT NULL DEFAULT 0",  # this episode's alert was queued
+        "health_reason TEXT",
+    ):
+        db.execute(f"ALTER TABLE feeds ADD COLUMN {column}")
+    db.execute("CREATE INDEX items_feed_first_seen ON items(feed_id, first_seen)")
+    db.execute("CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at REAL NOT NULL)")
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "feeds and items", _initial),
     Migration(2, "alert outbox and republication links", _outbox),
     Migration(3, "dedup fingerprints", _dedup_fingerprints),
+    Migration(4, "adaptive polling and feed health", _feed_health),
 ]

@@ -18,23 +18,20 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
+from watcher import feedcare
 from watcher.alerts import TopicHit, alert_id, build_alert
 from watcher.config import Config, FeedSpec
 from watcher.dedup import DedupResult, DedupSettings, DedupStore, Verdict
-from watcher.errors import FetchError, HTTPStatusError, ParseError
-from watcher.fetch import Fetcher, FetchLimits, FetchResult, Validators, backoff_delay
+from watcher.errors import FetchError, ParseError
+from watcher.fetch import Fetcher, FetchLimits, FetchResult, Validators
 from watcher.model import Item, ParsedFeed
 from watcher.parse import parse_feed
 from watcher.query import Document, TopicIndex
-from watcher.store import feeds as feed_store
 from watcher.store import items as item_store
 from watcher.store import outbox
 from watcher.store.feeds import FeedState
 
 log = logging.getLogger(__name__)
-
-BACKOFF_BASE = 60.0
-BACKOFF_CAP = 6 * 3600.0
 
 
 @dataclass
@@ -251,8 +248,9 @@ class Poller:
         return await loop.run_in_executor(self.executor, _parse_job, body, url, content_type)
 
     async def poll(self, feed: FeedState) -> PollOutcome:
-        spec = self.specs.get(feed.config_url)
-        interval = spec.interval if spec else self.config.settings.defaults.interval
+        spec = self.specs.get(feed.config_url) or feedcare.default_spec(
+            self.config, feed.config_url
+        )
         started = time.monotonic()
         name = feed.display_name
         try:
@@ -265,24 +263,16 @@ class Poller:
             if fetched.status == 304 or (
                 fetched.body_hash is not None and fetched.body_hash == feed.body_hash
             ):
-                self._succeeded(feed, now, interval, fetched, title=None, warning=None, new=0)
+                self._succeeded(feed, now, spec, fetched)
                 status = "not-modified" if fetched.status == 304 else "unchanged"
                 return PollOutcome(feed.id, feed.url, name, status, time.monotonic() - started)
             assert fetched.body is not None
             parsed = await self._parse(fetched.body, fetched.final_url, fetched.content_type)
         except (FetchError, ParseError) as exc:
-            return self._failed(feed, exc, interval, started)
+            return self._failed(feed, exc, spec, started)
         now = self.clock()
         ingest = self.ingestor.ingest(feed, parsed, now)
-        self._succeeded(
-            feed,
-            now,
-            interval,
-            fetched,
-            title=parsed.title,
-            warning=parsed.warning,
-            new=ingest.new_items,
-        )
+        self._succeeded(feed, now, spec, fetched, parsed=parsed, new=ingest.new_items)
         status = "changed" if ingest.new_items or ingest.updated_items else "unchanged"
         return PollOutcome(
             feed.id,
@@ -298,13 +288,13 @@ class Poller:
         self,
         feed: FeedState,
         now: float,
-        interval: float,
+        spec: FeedSpec,
         fetched: FetchResult,
         *,
-        title: str | None,
-        warning: str | None,
-        new: int,
+        parsed: ParsedFeed | None = None,
+        new: int = 0,
     ) -> None:
+        """Record a good poll; watcher.feedcare picks the next poll and keeps health."""
         if fetched.permanent_redirect and fetched.permanent_redirect != feed.url:
             log.warning(
                 "feed %s moved permanently to %s; now polling the new address"
@@ -314,34 +304,29 @@ class Poller:
             )
         if feed.failures:
             log.info("feed %s recovered after %d failed polls", feed.url, feed.failures)
-        jitter = self.rng.uniform(0, min(interval * 0.1, 60.0))
-        feed_store.record_success(
+        feedcare.record_success(
             self.db,
-            feed.id,
+            self.config,
+            feed,
+            spec,
+            fetched,
             now=now,
-            next_due=now + interval + jitter,
-            etag=fetched.etag,
-            last_modified=fetched.last_modified,
-            body_hash=fetched.body_hash,
-            title=title,
-            moved_to=fetched.permanent_redirect,
-            warning=warning,
+            rng=self.rng,
+            parsed=parsed,
             new_items=new,
         )
 
     def _failed(
-        self, feed: FeedState, exc: FetchError | ParseError, interval: float, started: float
+        self, feed: FeedState, exc: FetchError | ParseError, spec: FeedSpec, started: float
     ) -> PollOutcome:
+        """Record a failed poll; watcher.feedcare backs off and raises health alerts."""
         now = self.clock()
         failures = feed.failures + 1
-        gone = isinstance(exc, HTTPStatusError) and exc.status == 410
-        delay = backoff_delay(
-            failures, base=BACKOFF_BASE, cap=max(BACKOFF_CAP, interval), rng=self.rng
+        problem, delay = feedcare.record_failure(
+            self.db, self.config, feed, spec, exc, now=now, rng=self.rng
         )
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after:
-            delay = max(delay, retry_after)
-        reason = exc.reason if isinstance(exc, FetchError) else str(exc)
+        reason = problem.reason
+        gone = delay is None
         if gone:
             log.error(
                 "feed %s is gone (HTTP 410): it will not be polled again; remove it from the"
@@ -349,17 +334,9 @@ class Poller:
                 feed.url,
             )
         elif feed.failures == 0:
-            log.warning("feed %s failed: %s (retrying in %.0fs)", feed.url, reason, delay)
+            log.warning("feed %s failed: %s (retrying in %.0fs)", feed.url, reason, delay or 0)
         else:
             log.debug("feed %s failed again (%d in a row): %s", feed.url, failures, reason)
-        feed_store.record_failure(
-            self.db,
-            feed.id,
-            now=now,
-            error=reason,
-            next_due=None if gone else now + delay,
-            gone=gone,
-        )
         return PollOutcome(
             feed.id,
             feed.url,

@@ -7,7 +7,8 @@ from typing import TextIO
 
 import sqlite_utils
 
-from watcher.config import Config
+from watcher.config import Config, FeedSpec
+from watcher.health import span
 from watcher.humanize import ago, truncate, until
 from watcher.pipeline import PollOutcome
 from watcher.store import feeds as feed_store
@@ -43,6 +44,43 @@ def outcome_line(outcome: PollOutcome, color: bool = False) -> str:
     return line
 
 
+def feed_state(feed: feed_store.FeedState) -> tuple[str, str]:
+    """The state column and its colour: failing and gone feeds are red, silent ones yellow."""
+    if feed.status != feed_store.ACTIVE:
+        return feed.status, RED
+    if feed.failures:
+        return f"fail×{feed.failures}", RED
+    if feed.health_state == "stale":
+        return "stale", YELLOW
+    if feed.last_success is None:
+        return "new", YELLOW
+    return "ok", GREEN
+
+
+def feed_problem(feed: feed_store.FeedState, now: float) -> tuple[str, str]:
+    """What is wrong with a feed and since when ('' when nothing), and its colour."""
+    if feed.last_error:
+        return f"{feed.last_error} (since {ago(feed.failing_since, now)})", RED
+    if feed.health_state == "stale" and feed.health_reason:
+        return f"silent: {feed.health_reason} (since {ago(feed.health_since, now)})", YELLOW
+    if feed.url != feed.config_url:
+        return f"moved permanently to {feed.url}: update the config", YELLOW
+    if feed.last_warning:
+        return f"warning: {truncate(feed.last_warning, 60)}", ""
+    return "", ""
+
+
+def poll_every(feed: feed_store.FeedState, spec: FeedSpec | None) -> str:
+    """The interval the feed is polled at and why: `10m`, `5m auto`, `1h ttl`."""
+    if feed.poll_interval is None:
+        if spec is None:
+            return "-"
+        return "auto" if spec.auto else span(spec.interval).replace(" ", "")
+    every = span(feed.poll_interval).replace(" ", "")
+    basis = {"fixed": "", "max_interval": "max"}.get(feed.poll_basis or "", feed.poll_basis)
+    return f"{every} {basis}".strip()
+
+
 def print_status(
     db: sqlite_utils.Database,
     config: Config,
@@ -53,27 +91,20 @@ def print_status(
 ) -> None:
     out = out or sys.stdout
     feeds = feed_store.all_feeds(db)
+    specs = {spec.url: spec for spec in config.feeds}
     print(
-        f"{'feed':<40} {'state':<8} {'last poll':>10} {'next':>8} {'items':>6}  problem", file=out
+        f"{'feed':<40} {'state':<8} {'last poll':>10} {'next':>8} {'every':<11} {'items':>6}"
+        "  problem",
+        file=out,
     )
     for feed in feeds:
-        if feed.status != feed_store.ACTIVE:
-            state, paint = feed.status, RED
-        elif feed.failures:
-            state, paint = f"fail×{feed.failures}", RED
-        elif feed.last_success is None:
-            state, paint = "new", YELLOW
-        else:
-            state, paint = "ok", GREEN
-        problem = ""
-        if feed.last_error:
-            problem = f"{feed.last_error} (since {ago(feed.failing_since, now)})"
-        elif feed.last_warning:
-            problem = f"warning: {truncate(feed.last_warning, 60)}"
+        state, paint = feed_state(feed)
+        problem, problem_paint = feed_problem(feed, now)
         print(
             f"{truncate(feed.display_name, 40):<40} {_paint(f'{state:<8}', paint, color)}"
             f" {ago(feed.last_poll, now):>10} {until(feed.next_due, now):>8}"
-            f" {feed.items_seen:>6}  {problem}",
+            f" {poll_every(feed, specs.get(feed.config_url)):<11} {feed.items_seen:>6}"
+            f"  {_paint(problem, problem_paint, color) if problem_paint else problem}",
             file=out,
         )
     counts = outbox.count_by_status(db)

@@ -17,9 +17,12 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from watcher import feedcare
 from watcher.config import Config, load_config
 from watcher.errors import ConfigError
 from watcher.fetch import Fetcher
+from watcher.metrics import ServiceMetrics
+from watcher.monitor import Health, MonitorServer, judge_liveness, probe_database
 from watcher.notify.delivery import Deliverer
 from watcher.pipeline import Poller
 from watcher.runner import fetch_settings
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 STOP_GRACE = 3.0  # seconds in-flight polls may take to finish after SIGTERM
 DELIVERY_EVERY = 5.0
 MAINTENANCE_EVERY = 3600.0
+HEARTBEAT_EVERY = 5.0  # the scheduler proves it is alive this often (/healthz)
 
 
 def _when(timestamp: float) -> datetime:
@@ -55,6 +59,9 @@ class Service:
         self.stop_event = asyncio.Event()
         self.polls = 0
         self.last_cycle: float | None = None
+        self.metrics = ServiceMetrics(lambda: self.db)  # its own registry, per Service
+        self.monitor: MonitorServer | None = None
+        self.last_tick: float | None = None  # monotonic time of the last heartbeat job
 
     # -- scheduling ---------------------------------------------------------------------
 
@@ -109,6 +116,7 @@ class Service:
             if feed.status != feed_store.ACTIVE or self.stopping:
                 return
             outcome = await self.poller.poll(feed)
+            self.metrics.observe_poll(outcome)
             self.polls += 1
             self.last_cycle = time.time()
             if outcome.ingest.alerts:
@@ -128,8 +136,10 @@ class Service:
             feed = feed_store.feed_by_id(self.db, feed_id)
         except KeyError:
             return
-        spec = self.poller.specs.get(feed.config_url)
-        interval = spec.interval if spec else self.config.settings.defaults.interval
+        spec = self.poller.specs.get(feed.config_url) or feedcare.default_spec(
+            self.config, feed.config_url
+        )
+        interval = spec.interval
         now = time.time()
         # A poll that crashed left next_due in the past: wait a full interval instead.
         at = feed.next_due if feed.next_due and feed.next_due > now else now + interval
@@ -142,7 +152,8 @@ class Service:
 
     async def _deliver_job(self) -> None:
         try:
-            await self.deliverer.deliver_due()
+            report = await self.deliverer.deliver_due()
+            self.metrics.observe_delivery(report)
         except Exception:
             log.exception("delivery round failed unexpectedly; retrying in %.0fs", DELIVERY_EVERY)
         self._report_status()
@@ -153,6 +164,32 @@ class Service:
             optimize(self.db)
         except Exception:
             log.exception("maintenance failed; will try again in an hour")
+
+    async def _heartbeat_job(self) -> None:
+        """Runs through the scheduler: a fresh tick means it still fires jobs (/healthz)."""
+        self.last_tick = time.monotonic()
+
+    def health(self) -> Health:
+        """`/healthz`: the scheduler fires jobs and the database takes a write."""
+        alive = judge_liveness(
+            running=self.scheduler.running and not self.stopping,
+            last_tick=self.last_tick,
+            now=time.monotonic(),
+            period=HEARTBEAT_EVERY,
+        )
+        writable = probe_database(self.db, time.time())
+        checks = {"scheduler": alive or "alive", "database": writable or "writable"}
+        return Health(alive is None and writable is None, checks)
+
+    async def start_monitor(self) -> None:
+        """Listen for /healthz and /metrics when `metrics: {listen: …}` is configured."""
+        settings = self.config.settings.metrics
+        if settings is None:
+            return
+        host, port = settings.address
+        monitor = MonitorServer(host, port, health=self.health, metrics=self.metrics.exposition)
+        await monitor.start()
+        self.monitor = monitor
 
     async def _watchdog_job(self) -> None:
         """Runs on the event loop itself: a stalled loop stops the pings, and systemd acts."""
@@ -189,6 +226,8 @@ class Service:
             return False
         if new.database_path != self.config.database_path:
             log.warning("a change of `database:` takes effect only after a restart")
+        if new.settings.metrics != self.config.settings.metrics:
+            log.warning("a change of `metrics:` takes effect only after a restart")
         self.config = new
         feed_store.sync_feeds(self.db, new.feeds, time.time())
         old_fetcher, old_deliverer = self.fetcher, self.deliverer
@@ -227,6 +266,15 @@ class Service:
 
         loop.add_signal_handler(signal.SIGHUP, on_hup)
         feed_store.sync_feeds(self.db, self.config.feeds, time.time())
+        try:
+            await self.start_monitor()
+        except OSError as exc:
+            listen = self.config.settings.metrics
+            log.error("cannot listen on %s for metrics: %s", listen and listen.listen, exc)
+            await self.fetcher.aclose()
+            await self.deliverer.aclose()
+            self.db.close()
+            return 1
         self.scheduler.start()
         self.schedule_all()
         self.scheduler.add_job(
@@ -236,6 +284,10 @@ class Service:
         self.scheduler.add_job(
             self._maintenance_job, "interval", seconds=MAINTENANCE_EVERY, id="maintenance",
             coalesce=True, max_instances=1,
+        )  # fmt: skip
+        self.scheduler.add_job(
+            self._heartbeat_job, "interval", seconds=HEARTBEAT_EVERY, id="heartbeat",
+            next_run_time=datetime.now(UTC), coalesce=True, max_instances=1,
         )  # fmt: skip
         if self.notifier.watchdog_interval:
             self.scheduler.add_job(
@@ -267,6 +319,8 @@ class Service:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=1.0)
+        if self.monitor is not None:
+            await self.monitor.close()
         await self.fetcher.aclose()
         await self.deliverer.aclose()
         self.db.close()

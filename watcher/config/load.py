@@ -20,6 +20,9 @@ from watcher.config.models import FeedSource, Settings
 from watcher.config.opml import read_opml
 from watcher.config.yaml_source import Path_, SourceMap, load_yaml
 from watcher.errors import ConfigError, ConfigIssue
+from watcher.units import format_duration
+
+AUTO_START = 600.0  # `interval: auto` starts here (within the feed's bounds) until it learns
 
 
 @dataclass(frozen=True)
@@ -28,9 +31,12 @@ class FeedSpec:
 
     url: str
     name: str | None
-    interval: float
+    interval: float  # the fixed interval; with `auto`, where learning starts
     timeout: float
     max_bytes: int
+    auto: bool = False  # `interval: auto`: learned from the feed's publish history
+    min_interval: float = 120.0
+    max_interval: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -168,13 +174,29 @@ def _expand_feeds(
             )
             return
         seen[key] = index
+        interval = entry.interval or defaults.interval
+        low = entry.min_interval or defaults.min_interval
+        high = entry.max_interval or defaults.max_interval
+        if low > high:
+            issues.append(
+                source.issue(
+                    ("feeds", index),
+                    f"min_interval ({format_duration(low)}) is longer than max_interval"
+                    f" ({format_duration(high)})",
+                )
+            )
+            return
+        auto = interval == "auto"
         specs.append(
             FeedSpec(
                 url=key,
                 name=name,
-                interval=entry.interval or defaults.interval,
+                interval=min(max(AUTO_START, low), high) if auto else float(interval),
                 timeout=entry.timeout or defaults.timeout,
                 max_bytes=entry.max_bytes or defaults.max_bytes,
+                auto=auto,
+                min_interval=low,
+                max_interval=high,
             )
         )
 
@@ -194,6 +216,30 @@ def _expand_feeds(
     return specs
 
 
+def _no_such_channel(channel: str, channel_names: list[str]) -> str:
+    message = f"no channel named {channel!r}"
+    close = difflib.get_close_matches(channel, channel_names, n=1)
+    if close:
+        message += f" (did you mean {close[0]!r}?)"
+    elif channel_names:
+        message += f"; channels are: {', '.join(channel_names)}"
+    else:
+        message += "; define it under `channels:`"
+    return message
+
+
+def _check_health(settings: Settings, source: SourceMap, issues: list[ConfigIssue]) -> None:
+    """Every channel under `health.channels` must exist."""
+    channel_names = list(settings.channels)
+    for position, channel in enumerate(settings.health.channels):
+        if channel not in settings.channels:
+            issues.append(
+                source.issue(
+                    ("health", "channels", position), _no_such_channel(channel, channel_names)
+                )
+            )
+
+
 def _check_topics(settings: Settings, source: SourceMap, issues: list[ConfigIssue]) -> dict:
     from watcher.query import QuerySyntaxError, parse_query
 
@@ -211,14 +257,7 @@ def _check_topics(settings: Settings, source: SourceMap, issues: list[ConfigIssu
         names[topic.name] = index
         for position, channel in enumerate(topic.channels):
             if channel not in settings.channels:
-                message = f"no channel named {channel!r}"
-                close = difflib.get_close_matches(channel, channel_names, n=1)
-                if close:
-                    message += f" (did you mean {close[0]!r}?)"
-                elif channel_names:
-                    message += f"; channels are: {', '.join(channel_names)}"
-                else:
-                    message += "; define it under `channels:`"
+                message = _no_such_channel(channel, channel_names)
                 issues.append(source.issue(("topics", index, "channels", position), message))
         try:
             queries[topic.name] = parse_query(topic.query, settings.aliases)
@@ -248,6 +287,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         raise ConfigError(sorted(issues, key=lambda i: i.line or 0)) from None
     feeds = _expand_feeds(settings, source, file.resolve().parent, issues)
     queries = _check_topics(settings, source, issues)
+    _check_health(settings, source, issues)
     if issues:
         raise ConfigError(sorted(issues, key=lambda i: i.line or 0))
     return Config(path=file, settings=settings, feeds=tuple(feeds), queries=queries)

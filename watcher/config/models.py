@@ -33,6 +33,47 @@ def _interval_floor(value: float) -> float:
 
 
 Interval = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_interval_floor)]
+
+
+def _auto_or_interval(value: object) -> object:
+    """`auto` (learn from the feed's publish history) or a duration of 1s or more."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    return _interval_floor(parse_duration(value))  # type: ignore[arg-type]
+
+
+AutoInterval = Annotated[float | Literal["auto"], BeforeValidator(_auto_or_interval)]
+
+
+def _stale_after(value: object) -> object:
+    """`auto`, `off` (YAML may read it as false) or a duration."""
+    if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
+        return "off"
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    seconds = parse_duration(value)  # type: ignore[arg-type]
+    if seconds <= 0:
+        raise ValueError("expected auto, off or a duration above 0s")
+    return seconds
+
+
+def parse_listen(value: object) -> tuple[str, int]:
+    """(host, port) from `127.0.0.1:9464`, `[::1]:9464`, `localhost:9464` or a bare port."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        host, port_text = "127.0.0.1", str(value)
+    else:
+        text = str(value).strip()
+        match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d+)|([^\s:\[\]]+):(\d+)|(\d+)", text)
+        if not match:
+            raise ValueError(f"expected HOST:PORT such as 127.0.0.1:9464, got {value!r}")
+        host = match.group(1) or match.group(3) or "127.0.0.1"
+        port_text = match.group(2) or match.group(4) or match.group(5)
+    port = int(port_text)
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port {port} is out of range (1-65535)")
+    return host, port
+
+
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -52,9 +93,17 @@ def _identifier(value: str) -> str:
 class Defaults(Strict):
     """Per-feed settings that apply unless a feed overrides them."""
 
-    interval: Interval = 600.0
+    interval: AutoInterval = 600.0  # or `auto`: learned from when the feed publishes
+    min_interval: Interval = 120.0  # `auto` never polls more often than this
+    max_interval: Interval = 3600.0  # no hint (ttl, max-age) or learned interval goes past it
     timeout: Duration = 30.0
     max_bytes: Size = 10_000_000
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Defaults:
+        if self.min_interval > self.max_interval:
+            raise ValueError("`min_interval` must not be longer than `max_interval`")
+        return self
 
 
 class FeedSource(Strict):
@@ -63,7 +112,9 @@ class FeedSource(Strict):
     url: str | None = None
     opml: str | None = None
     name: str | None = None
-    interval: Interval | None = None
+    interval: AutoInterval | None = None
+    min_interval: Interval | None = None
+    max_interval: Interval | None = None
     timeout: Duration | None = None
     max_bytes: Size | None = None
 
@@ -197,6 +248,31 @@ class DedupConfig(Strict):
     retention: Duration = 30 * 86400.0
 
 
+class HealthConfig(Strict):
+    """Feed health alerts (watcher/health.py): failing, stale, moved, gone, recovered."""
+
+    failures: int = Field(default=5, ge=1, le=1000)  # failed polls in a row before alerting
+    stale_after: Annotated[float | Literal["auto", "off"], BeforeValidator(_stale_after)] = "auto"
+    stale_floor: Duration = 6 * 3600.0  # `auto` never calls a silence shorter than this stale
+    channels: list[str] = Field(default_factory=list)
+
+
+class MetricsConfig(Strict):
+    """The optional HTTP listener serving /healthz and /metrics (off unless configured)."""
+
+    listen: str
+
+    @field_validator("listen", mode="before")
+    @classmethod
+    def _address(cls, value: object) -> str:
+        host, port = parse_listen(value)
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return parse_listen(self.listen)
+
+
 class Settings(Strict):
     """The whole config file, validated. `feeds` holds OPML entries expanded to URLs."""
 
@@ -213,6 +289,8 @@ class Settings(Strict):
     channels: dict[str, Channel] = Field(default_factory=dict)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
+    metrics: MetricsConfig | None = None
 
     @field_validator("aliases", mode="before")
     @classmethod

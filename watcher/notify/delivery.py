@@ -41,6 +41,7 @@ from watcher.store.outbox import OutboxAlert
 log = logging.getLogger(__name__)
 
 BATCH = 100  # alerts read per query
+HEALTH = "health"  # feed health alerts: sent singly even on digest channels
 DIGEST_MAX_ALERTS = 100  # alerts per digest message; more go in further messages
 
 
@@ -54,6 +55,7 @@ class ChannelReport:
     dead: int = 0
     deferred: int = 0  # held back by max_per_hour
     errors: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # created -> accepted, per alert
 
 
 @dataclass
@@ -249,7 +251,9 @@ class Deliverer:
         settings = self.settings.channels[name]
         try:
             if settings.digest:
-                await self._deliver_digests(name, settings, now, stamp, report.channel(name))
+                channel_report = report.channel(name)
+                await self._deliver_each(name, settings, now, stamp, channel_report, kind=HEALTH)
+                await self._deliver_digests(name, settings, now, stamp, channel_report)
             else:
                 await self._deliver_each(name, settings, now, stamp, report.channel(name))
         except Exception:  # a bug must not stop the other channels; the alerts stay pending
@@ -268,11 +272,12 @@ class Deliverer:
         now: float,
         stamp: Callable[[], float],
         report: ChannelReport,
+        kind: str | None = None,
     ) -> None:
         channel = self.channel(name)
         attempted: set[str] = set()
         while True:
-            batch = outbox.pending_alerts(self.db, name, limit=BATCH)
+            batch = outbox.pending_alerts(self.db, name, limit=BATCH, kind=kind)
             fresh = [a for a in batch if a.id not in attempted]
             if not fresh:
                 return
@@ -303,7 +308,9 @@ class Deliverer:
         channel = self.channel(name)
         attempted: set[str] = set()
         while True:
-            rows = outbox.pending_alerts(self.db, name, limit=DIGEST_MAX_ALERTS)
+            rows = outbox.pending_alerts(
+                self.db, name, limit=DIGEST_MAX_ALERTS, not_kind=HEALTH
+            )  # a digest holds topic alerts only (its contract); health goes singly
             due = []
             for row in rows:
                 if row.id in attempted:
@@ -384,7 +391,9 @@ class Deliverer:
             self._failed(name, message, rows, reason, None, now, report)
             report.errors.append(f"channel {name}: {reason}")
             return False
-        outbox.mark_sent(self.db, ids, stamp())
+        sent_at = stamp()
+        outbox.mark_sent(self.db, ids, sent_at)
+        report.latencies.extend(sent_at - r.created for r in rows)
         report.sent += len(ids)
         report.messages += 1
         log.info(

@@ -72,6 +72,10 @@ def when(value: object) -> str:
 
 
 def headline(alert: Alert) -> str:
+    if alert.get("type") == "health":
+        from watcher.notify import render_health
+
+        return render_health.headline(alert)
     return one_line(alert.get("item", {}).get("title")) or "(untitled)"
 
 
@@ -80,7 +84,7 @@ def topic_titles(alert: Alert) -> list[str]:
 
 
 def feed_name(alert: Alert) -> str:
-    feed = alert.get("item", {}).get("feed", {})
+    feed = alert.get("item", {}).get("feed") or alert.get("feed") or {}  # health: top level
     return one_line(feed.get("name") or feed.get("url")) or "unknown source"
 
 
@@ -106,6 +110,8 @@ def is_update(alert: Alert) -> bool:
 
 def subject_for(alert: Alert) -> str:
     """`Istanbul peace talks: Delegations meet` (with `Update:` for an update)."""
+    if alert.get("type") == "health":
+        return headline(alert)  # `Feed failing: BBC World`
     topics = ", ".join(topic_titles(alert)) or "watcher"
     text = f"{topics}: {headline(alert)}"
     return f"Update: {text}" if is_update(alert) else text
@@ -133,6 +139,10 @@ def _unique(values: Iterable[str]) -> list[str]:
 
 def alert_text(alert: Alert) -> str:
     """A readable plain-text block: topics, headline, source, time, link, why, what is new."""
+    if alert.get("type") == "health":
+        from watcher.notify import render_health
+
+        return render_health.text(alert)
     lines = [("UPDATE: " if is_update(alert) else "") + ", ".join(topic_titles(alert))]
     lines.append(headline(alert))
     lines.append("")
@@ -192,6 +202,10 @@ def _a(link: str | None, text: str) -> str:
 
 
 def alert_html(alert: Alert) -> str:
+    if alert.get("type") == "health":
+        from watcher.notify import render_health
+
+        return render_health.html(alert)
     topics = ", ".join(topic_titles(alert))
     out = [
         '<div style="margin:0 0 24px 0">',
@@ -303,6 +317,10 @@ def _slack_link(link: str | None, text: str) -> str:
 
 
 def _slack_alert_blocks(alert: Alert) -> list[dict[str, Any]]:
+    if alert.get("type") == "health":
+        from watcher.notify import render_health
+
+        return render_health.slack_blocks(alert, SLACK_SECTION_LIMIT)
     topics = slack_escape(", ".join(topic_titles(alert)))
     kind = "Update · " if is_update(alert) else ""
     meta = [slack_escape(feed_name(alert))]
@@ -399,6 +417,10 @@ def discord_escape(text: str) -> str:
 
 
 def _discord_embed(alert: Alert) -> dict[str, Any]:
+    if alert.get("type") == "health":
+        from watcher.notify import render_health
+
+        return render_health.discord_embed(alert, DISCORD_TITLE_LIMIT, DISCORD_FIELD_VALUE_LIMIT)
     description = []
     for topic in alert.get("topics", []):
         snippet = one_line(topic.get("snippet"))
@@ -459,6 +481,8 @@ def discord_body(message: Message) -> dict[str, Any]:
         content = f"watcher digest: {len(message.alerts)} alerts"
     else:
         content = ", ".join(topic_titles(message.alerts[0]))
+        if message.alerts[0].get("type") == "health":
+            content = "Feed health"
         if is_update(message.alerts[0]):
             content = f"Update: {content}"
     if message.test:
@@ -504,6 +528,13 @@ def ntfy_body(message: Message, topic: str) -> dict[str, Any]:
         lines = [f"• {subject_for(a)} ({feed_name(a)})" for a in message.alerts]
         text = "\n".join(lines)
         tags = _unique(t.get("name", "") for a in message.alerts for t in a.get("topics", []))
+    elif message.alerts[0].get("type") == "health":
+        from watcher.notify import render_health
+
+        title, text, click, tags = render_health.ntfy_parts(message.alerts[0])
+        body["title"] = truncate(title, 250)
+        if click:
+            body["click"] = click
     else:
         alert = message.alerts[0]
         body["title"] = truncate(subject_for(alert), 250)

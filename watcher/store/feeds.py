@@ -35,6 +35,19 @@ class FeedState:
     last_warning: str | None
     polls: int
     items_seen: int
+    # migration 4: adaptive polling and health (watcher/polling.py, watcher/health.py)
+    poll_interval: float | None = None
+    poll_basis: str | None = None
+    ttl_hint: float | None = None
+    typical_gap: float | None = None
+    long_gap: float | None = None
+    gap_count: int = 0
+    last_item_at: float | None = None
+    history_at: float | None = None
+    health_state: str = "ok"
+    health_since: float | None = None
+    health_alerted: bool = False
+    health_reason: str | None = None
 
     @property
     def display_name(self) -> str:
@@ -149,3 +162,67 @@ def record_success(
         (now, now, next_due, etag, last_modified, body_hash, title, moved_to, warning,
          new_items, feed_id),
     )  # fmt: skip
+
+
+def record_schedule(
+    db: sqlite_utils.Database,
+    feed_id: int,
+    *,
+    poll_interval: float,
+    basis: str,
+    ttl_hint: float | None,
+) -> None:
+    """The interval chosen after a good poll, why, and the feed's own ttl (kept on a 304)."""
+    db.execute(
+        "UPDATE feeds SET poll_interval = ?, poll_basis = ?, ttl_hint = ? WHERE id = ?",
+        (poll_interval, basis, ttl_hint, feed_id),
+    )
+
+
+def record_history(
+    db: sqlite_utils.Database,
+    feed_id: int,
+    *,
+    now: float,
+    typical_gap: float | None,
+    long_gap: float | None,
+    gap_count: int,
+    last_item_at: float | None,
+) -> None:
+    """A summary of the feed's publish history (watcher.polling.PublishStats)."""
+    db.execute(
+        "UPDATE feeds SET typical_gap = ?, long_gap = ?, gap_count = ?, last_item_at = ?,"
+        " history_at = ? WHERE id = ?",
+        (typical_gap, long_gap, gap_count, last_item_at, now, feed_id),
+    )
+
+
+def record_health(
+    db: sqlite_utils.Database,
+    feed_id: int,
+    *,
+    state: str,
+    since: float | None,
+    alerted: bool,
+    reason: str | None,
+) -> None:
+    """The feed's health episode (watcher.health.HealthRecord)."""
+    db.execute(
+        "UPDATE feeds SET health_state = ?, health_since = ?, health_alerted = ?,"
+        " health_reason = ? WHERE id = ?",
+        (state, since, int(alerted), reason, feed_id),
+    )
+
+
+def publish_history(
+    db: sqlite_utils.Database, feed_id: int, *, limit: int = 5000
+) -> list[tuple[float | None, float]]:
+    """(published, first_seen) of the feed's newest `limit` items, newest first.
+
+    Items are pruned after `dedup.retention`, so this is at most that much history.
+    """
+    return db.execute(
+        "SELECT published, first_seen FROM items WHERE feed_id = ?"
+        " ORDER BY first_seen DESC LIMIT ?",
+        (feed_id, limit),
+    ).fetchall()

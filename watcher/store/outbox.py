@@ -146,16 +146,30 @@ def pending_channels(db: sqlite_utils.Database) -> list[str]:
     return sorted(r[0] for r in rows)
 
 
-def pending_alerts(db: sqlite_utils.Database, channel: str, limit: int = 100) -> list[OutboxAlert]:
-    """A channel's pending alerts in creation order, due or not.
+def pending_alerts(
+    db: sqlite_utils.Database,
+    channel: str,
+    limit: int = 100,
+    *,
+    kind: str | None = None,
+    not_kind: str | None = None,
+) -> list[OutboxAlert]:
+    """A channel's pending alerts in creation order, due or not; optionally of one kind
+    only, or of every kind but one (a digest channel sends feed health alerts singly).
 
     The worker needs the head of the queue even when it is not due yet: a channel waits
     behind its oldest alert, so alerts never overtake each other.
     """
+    where, params = "status = ? AND channel = ?", [PENDING, channel]
+    if kind is not None:
+        where += " AND kind = ?"
+        params.append(kind)
+    if not_kind is not None:
+        where += " AND kind != ?"
+        params.append(not_kind)
     rows = db.execute(
-        f"SELECT {_COLUMNS} FROM alerts WHERE status = ? AND channel = ?"
-        " ORDER BY created, rowid LIMIT ?",
-        (PENDING, channel, limit),
+        f"SELECT {_COLUMNS} FROM alerts WHERE {where} ORDER BY created, rowid LIMIT ?",
+        (*params, limit),
     )
     return [_alert(r) for r in rows]
 

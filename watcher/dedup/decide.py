@@ -143,6 +143,12 @@ def prepare(item: Item, settings: DedupSettings) -> PreparedItem:
     title_normal = normalize(item.title)
     title_sketch = sketch(item.title, KIND_TITLE, normal=title_normal)
     title = PreparedText(TITLE, item.title, len(title_normal.split()), sketch=title_sketch)
+    # the title compared with paragraphs: the same sketch, as a paragraph
+    title_as_paragraph = (
+        Sketch(KIND_PARAGRAPH, title_sketch.exact, title_sketch.shingles, title_sketch.minhash, ())
+        if title_sketch is not None
+        else None
+    )
     threshold = settings.near_duplicate_threshold
     limit = max_novel(settings)
     seen_normal: dict[str, int] = {title_normal: TITLE} if title_normal else {}
@@ -151,7 +157,8 @@ def prepare(item: Item, settings: DedupSettings) -> PreparedItem:
     out: list[PreparedText] = []
     for index, text in enumerate(item.paragraphs):
         normal = normalize(text)
-        words = len(normal.split())
+        tokens = normal.split()
+        words = len(tokens)
         reason = boilerplate_reason(text, normal)
         if reason is not None:
             out.append(PreparedText(index, text, words, boilerplate=reason))
@@ -160,9 +167,9 @@ def prepare(item: Item, settings: DedupSettings) -> PreparedItem:
             out.append(PreparedText(index, text, words, repeat_of=seen_normal[normal]))
             continue
         seen_normal[normal] = index
-        para = sketch(text, KIND_PARAGRAPH, normal=normal)
+        para = sketch(text, KIND_PARAGRAPH, normal=normal, words=tokens)
         assert para is not None  # a non-empty normal form always has a sketch
-        repeat = _near_repeat(para, title_sketch, kept, by_band, threshold, limit)
+        repeat = _near_repeat(para, title_as_paragraph, kept, by_band, threshold, limit)
         if repeat is not None:
             out.append(PreparedText(index, text, words, repeat_of=repeat[0],
                                     similarity_to_repeated=repeat[1]))  # fmt: skip
@@ -184,10 +191,9 @@ def _near_repeat(
     limit: float,
 ) -> tuple[int, float] | None:
     """(index, similarity) of an earlier paragraph, or the title, that `para` repeats."""
-    if title is not None and para.shingles <= 2 * title.shingles + limit:
-        # the title's sketch differs only in kind: compare it as a paragraph
-        as_paragraph = Sketch(KIND_PARAGRAPH, title.exact, title.shingles, title.minhash, ())
-        sim = is_near_duplicate(para, as_paragraph, threshold, limit)
+    if title is not None and para.shingles - title.shingles < limit:
+        # (a paragraph with `limit` more word pairs than the title cannot repeat it)
+        sim = is_near_duplicate(para, title, threshold, limit)
         if sim is not None:
             return TITLE, sim
     candidates = {

@@ -12,8 +12,9 @@ hash falls in one bin; a bin keeps its smallest hash):
 
 - `minhash`: 32 bins, one byte kept per bin. Two sketches agree in a bin about as often
   as the two shingle sets agree (estimated Jaccard similarity); verification uses it.
-- `bands`: 15 other bins grouped in 5 bands of 3. Each band that has at least two
-  non-empty bins gives one 31-bit key; two texts sharing any key are *candidates*. A
+- `bands`: the same bins merged in pairs (16 fuller bins, so short texts still fill
+  them), 15 of them grouped in 5 bands of 3. Each band that has at least two non-empty
+  bins gives one 31-bit key; two texts sharing any key are *candidates*. A
   band key is identical when none of its three minima changed, so a word or two edited
   in a paragraph of twenty words or more leaves most bands intact, while unrelated
   paragraphs almost never agree on three minima at once (that is what keeps the
@@ -45,14 +46,11 @@ KIND_TITLE = 1
 SKETCH_BINS = 32
 BANDS = 5
 BAND_ROWS = 3
-BAND_BINS = BANDS * BAND_ROWS
 EMPTY = 255  # a bin no shingle fell into; real values are 0..254
 
 _MASK64 = (1 << 64) - 1
-_MUL_SKETCH = 0x9E3779B97F4A7C15  # odd 64-bit constants (golden ratio, MurmurHash3)
-_MUL_BAND = 0xC4CEB9FE1A85EC53
+_MUL_SKETCH = 0x9E3779B97F4A7C15  # odd 64-bit constant (golden ratio)
 _UNRANKED = 1 << 32  # above any 32-bit sketch rank: the sketch bin is still empty
-_UNSET = 1 << 24  # above any 24-bit band rank: the band bin is still empty
 _NO_BANDS: tuple[int | None, ...] = (None,) * BANDS
 
 
@@ -81,48 +79,55 @@ def shingle_hashes(words: list[str]) -> set[int]:
     return {crc(f"{a} {b}".encode()) for a, b in itertools.pairwise(words)}
 
 
-def sketch(text: str, kind: int = KIND_PARAGRAPH, *, normal: str | None = None) -> Sketch | None:
-    """The sketch of `text` (or of its precomputed normal form); None if it has no words."""
+def sketch(
+    text: str,
+    kind: int = KIND_PARAGRAPH,
+    *,
+    normal: str | None = None,
+    words: list[str] | None = None,
+) -> Sketch | None:
+    """The sketch of `text` (or of its precomputed normal form and its words)."""
     if normal is None:
         normal = normalize(text)
     if not normal:
         return None
-    hashes = shingle_hashes(normal.split())
+    hashes = shingle_hashes(normal.split() if words is None else words)
     mins = [_UNRANKED] * SKETCH_BINS
     kept = [EMPTY] * SKETCH_BINS
-    band_mins = [_UNSET] * BAND_BINS
     for crc in hashes:
-        # Two multiplicative hashes of the CRC (their high bits are well mixed): the first
-        # picks a sketch bin (top 5 bits) and ranks within it, the second does the same
-        # for the band bins. The byte kept per sketch bin is the CRC's own low byte.
+        # A multiplicative hash of the CRC (its high bits are well mixed): the top 5 bits
+        # pick the bin, all 32 rank within it; the bin keeps the CRC's low byte.
         high = ((crc * _MUL_SKETCH) & _MASK64) >> 32
         slot = high >> 27
         if high < mins[slot]:
             mins[slot] = high
             kept[slot] = (crc & 0xFF) % EMPTY
-        high = ((crc * _MUL_BAND) & _MASK64) >> 40
-        slot = high % BAND_BINS
-        if high < band_mins[slot]:
-            band_mins[slot] = high
     exact = exact_hash(normal, kind)
-    bands = _band_keys(kind, band_mins)
+    bands = _band_keys(kind, mins)
     if bands == _NO_BANDS:
         # too short for any band: one key from the exact hash, so repeats are still found
         bands = ((exact >> 1) & 0x7FFFFFFF, *_NO_BANDS[1:])
     return Sketch(kind, exact, len(hashes), bytes(kept), bands)
 
 
-def _band_keys(kind: int, band_mins: list[int]) -> tuple[int | None, ...]:
+def _band_keys(kind: int, mins: list[int]) -> tuple[int | None, ...]:
+    """Band keys from the sketch bins merged in pairs (16 coarser bins, 15 used).
+
+    Coarser bins are fuller, so short texts still get valid bands.
+    """
     keys: list[int | None] = []
     tag = kind * BANDS
-    for start in range(0, BAND_BINS, BAND_ROWS):
-        first, second, third = band_mins[start : start + BAND_ROWS]
-        if (first == _UNSET) + (second == _UNSET) + (third == _UNSET) > BAND_ROWS - 2:
+    for band in range(BANDS):
+        base = band * 2 * BAND_ROWS
+        first = min(mins[base], mins[base + 1])
+        second = min(mins[base + 2], mins[base + 3])
+        third = min(mins[base + 4], mins[base + 5])
+        if (first == _UNRANKED) + (second == _UNRANKED) + (third == _UNRANKED) > 1:
             keys.append(None)  # one shingle alone would match too many other texts
             continue
-        # 3 x 25 bits (24-bit minima, or _UNSET) and the kind/band tag, CRC'd to 31 bits
-        packed = first | second << 25 | third << 50 | (tag + start // BAND_ROWS) << 75
-        keys.append(zlib.crc32(packed.to_bytes(11, "little")) & 0x7FFFFFFF)
+        # 3 x 33 bits (32-bit minima, or _UNRANKED) and the kind/band tag, CRC'd to 31 bits
+        packed = first | second << 33 | third << 66 | (tag + band) << 99
+        keys.append(zlib.crc32(packed.to_bytes(14, "little")) & 0x7FFFFFFF)
     return tuple(keys)
 
 

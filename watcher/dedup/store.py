@@ -12,6 +12,7 @@ start-up; a lookup costs a few index probes whatever the size of the table.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -41,7 +42,10 @@ _INSERT = (
     f"{', '.join(f'band{i}' for i in range(BANDS))}) "
     f"VALUES ({', '.join('?' * (6 + BANDS))})"
 )
-_CHUNK = 400  # bound parameters per query, well under SQLite's limit
+_JSON_LIST = "(SELECT value FROM json_each(?))"
+_SELECT_BY_BANDS = " UNION ALL ".join(
+    f"SELECT id FROM dedup_fingerprints WHERE band{band} IN {_JSON_LIST}" for band in range(BANDS)
+)
 _EXPAND_ITEMS = 4  # earlier items whose whole fingerprint set is compared
 
 
@@ -57,11 +61,6 @@ class _Row:
         self.sketch = Sketch(row[2], row[4], row[5], bytes(row[6]), tuple(row[7:]))
 
 
-def _chunks(values: list, size: int = _CHUNK) -> Iterable[list]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 class DedupStore:
     """Paragraph and title fingerprints in SQLite: `assess`, `record`, `prune`."""
 
@@ -73,44 +72,28 @@ class DedupStore:
     def _by_bands(self, sketches: list[Sketch]) -> list[_Row]:
         """Stored fingerprints sharing a band key with any of `sketches`.
 
-        First the ids, from the band indexes alone (covering: no table access, one
-        statement for all bands), then the rows of the distinct ids.
+        First the ids, from the band indexes alone (covering: no table access), then the
+        rows of the distinct ids. Keys travel as JSON arrays so the SQL text never
+        changes and SQLite's prepared statement is reused.
         """
         per_band: list[set[int]] = [set() for _ in range(BANDS)]
         for sk in sketches:
             for band, key in enumerate(sk.bands):
                 if key is not None:
                     per_band[band].add(key)
-        arms: list[str] = []
-        params: list[int] = []
-        for band, keys in enumerate(per_band):
-            for chunk in _chunks(sorted(keys)):
-                marks = ",".join("?" * len(chunk))
-                arms.append(f"SELECT id FROM dedup_fingerprints WHERE band{band} IN ({marks})")
-                params.extend(chunk)
-        ids: set[int] = set()
-        for start in range(0, len(arms), BANDS):
-            sql = " UNION ALL ".join(arms[start : start + BANDS])
-            count = sql.count("?")
-            ids.update(r[0] for r in self.db.execute(sql, params[:count]))
-            del params[:count]
-        return self._by_ids(sorted(ids))
+        params = [json.dumps(sorted(keys)) for keys in per_band]
+        ids = sorted({row[0] for row in self.db.execute(_SELECT_BY_BANDS, params)})
+        return self._by_ids(ids)
 
     def _by_ids(self, ids: list[int]) -> list[_Row]:
-        rows: list[_Row] = []
-        for chunk in _chunks(ids):
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT {_COLUMNS} FROM dedup_fingerprints WHERE id IN ({marks})"
-            rows.extend(_Row(r) for r in self.db.execute(sql, chunk))
-        return rows
+        if not ids:
+            return []
+        sql = f"SELECT {_COLUMNS} FROM dedup_fingerprints WHERE id IN {_JSON_LIST}"
+        return [_Row(r) for r in self.db.execute(sql, (json.dumps(ids),))]
 
     def _by_items(self, item_ids: list[int]) -> list[_Row]:
-        rows: list[_Row] = []
-        for chunk in _chunks(sorted(set(item_ids))):
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT {_COLUMNS} FROM dedup_fingerprints WHERE item_id IN ({marks})"
-            rows.extend(_Row(r) for r in self.db.execute(sql, chunk))
-        return rows
+        sql = f"SELECT {_COLUMNS} FROM dedup_fingerprints WHERE item_id IN {_JSON_LIST}"
+        return [_Row(r) for r in self.db.execute(sql, (json.dumps(sorted(set(item_ids))),))]
 
     def lookup(
         self, texts: Sequence[PreparedText], *, item_id: int | None, settings: DedupSettings
@@ -206,8 +189,12 @@ class DedupStore:
             (item_id, sk.kind, seen, sk.exact, sk.shingles, sk.minhash, *sk.bands)
             for sk in result.pending
         ]
-        with self.db.atomic():
+        if self.db.conn.in_transaction:
+            # the caller's transaction: its rollback undoes these rows too
             self.db.conn.executemany(_INSERT, rows)
+        else:
+            with self.db.atomic():
+                self.db.conn.executemany(_INSERT, rows)
 
     def prune(self, now: float, retention_seconds: float, *, batch: int = 5000) -> int:
         """Delete fingerprints first seen more than `retention_seconds` ago; return how many.

@@ -162,14 +162,17 @@ class DedupStore:
         is_update: bool,
         now: float,
         settings: DedupSettings,
+        prepared: PreparedItem | None = None,
     ) -> DedupResult:
         """What is new in `item` and what it is (new, update, republication, nothing new).
 
         `item_id` is the item's stored id when it already exists: its own fingerprints
         make paragraphs old but never make it a republication. Reads only; `record`
-        stores what this found new.
+        stores what this found new. `prepared` is `prepare(item, settings)` when the
+        caller already has it (a parse worker computes it off the database process).
         """
-        prepared: PreparedItem = prepare(item, settings)
+        if prepared is None:
+            prepared = prepare(item, settings)
         texts = [prepared.title, *prepared.paragraphs]
         found = self.lookup(texts, item_id=item_id, settings=settings)
         return decide(

@@ -131,3 +131,14 @@ def test_verdict_follows_the_share_of_old_substantive_paragraphs(old, new):
     share = old / (old + new)
     expected = Verdict.REPUBLICATION if share >= 0.8 else Verdict.NEW
     assert result.verdict is expected
+
+
+def test_untitled_short_post_is_judged_on_its_lines():
+    """No title and no long paragraph (a channel's short post): never silently dropped."""
+    item = make("", "Explosions heard in Kyiv.", "Air raid alert.")
+    fresh = run(item, None, [None, None])
+    assert fresh.verdict is Verdict.NEW
+    assert fresh.new_paragraphs == ["Explosions heard in Kyiv.", "Air raid alert."]
+    assert fresh.title.status is Status.BOILERPLATE and not fresh.title_is_new
+    copied = run(item, None, [seen(4), seen(4)])
+    assert copied.verdict is Verdict.REPUBLICATION and copied.original_item_id == 4

@@ -25,7 +25,9 @@ Rules (DESIGN.md "Deduplication", with the choices it leaves open):
   an *update* when a new substantive paragraph or a new title appeared, else *nothing
   new* (a typo fix, a reshuffle, a short line such as "Updated 14:05").
 - Short new lines (under `min_words`) never make an item new on their own, but when the
-  item does alert they are part of its new content.
+  item does alert they are part of its new content. Exception: an item with no title
+  and no long paragraph (a short post, as some channels publish) is judged on its short
+  lines as if they were substantive, so it is never silently dropped.
 """
 
 from __future__ import annotations
@@ -288,6 +290,14 @@ class DedupResult:
         }
 
 
+def _paragraph_status(para: PreparedText, match: Match | None) -> Status:
+    if para.boilerplate is not None:
+        return Status.BOILERPLATE
+    if para.repeat_of is not None:
+        return Status.REPEAT
+    return _status(match)
+
+
 def _status(match: Match | None) -> Status:
     if match is None:
         return Status.NEW
@@ -310,25 +320,31 @@ def decide(
     """
     if len(matches) != len(prepared.paragraphs):
         raise ValueError("one lookup per prepared paragraph is needed")
+    content = (Status.NEW, Status.OLD, Status.OWN)
+    pairs = list(zip(prepared.paragraphs, matches, strict=True))
+    statuses = [_paragraph_status(para, match) for para, match in pairs]
+    untitled = prepared.title.sketch is None
+    # an item with neither a title nor a long paragraph (a short post): its lines count
+    short_post = untitled and not any(
+        status in content and para.words >= settings.min_words
+        for para, status in zip(prepared.paragraphs, statuses, strict=True)
+    )
     verdicts: list[ParagraphVerdict] = []
-    for para, match in zip(prepared.paragraphs, matches, strict=True):
-        if para.boilerplate is not None:
-            status = Status.BOILERPLATE
-        elif para.repeat_of is not None:
-            status = Status.REPEAT
-        else:
-            status = _status(match)
-        substantive = status in (Status.NEW, Status.OLD, Status.OWN) and (
-            para.words >= settings.min_words
-        )
+    for (para, match), status in zip(pairs, statuses, strict=True):
+        substantive = status in content and (para.words >= settings.min_words or short_post)
         verdicts.append(
             ParagraphVerdict(para.index, para.text, para.words, substantive, status,
                              para.boilerplate, para.repeat_of,
                              match if status in (Status.OLD, Status.OWN) else None)
         )  # fmt: skip
-    title_status = _status(title_match) if prepared.title.sketch is not None else Status.REPEAT
-    title = ParagraphVerdict(TITLE, prepared.title.text, prepared.title.words, False,
-                             title_status, first_seen=title_match)  # fmt: skip
+    if untitled:
+        title = ParagraphVerdict(TITLE, prepared.title.text, 0, False, Status.BOILERPLATE,
+                                 boilerplate="no words")  # fmt: skip
+        title_status = Status.BOILERPLATE
+    else:
+        title_status = _status(title_match)
+        title = ParagraphVerdict(TITLE, prepared.title.text, prepared.title.words, False,
+                                 title_status, first_seen=title_match)  # fmt: skip
     title_is_new = title_status is Status.NEW
 
     substantive = [v for v in verdicts if v.substantive]

@@ -7,8 +7,8 @@ diacritics, quotes, dashes and punctuation never make two paragraphs differ.
 
 *Near*: the normal form's word pairs ("shingles": "peskov said", "said on", ...) are
 hashed once each (CRC-32: fast, in C, and stable across processes and Python versions,
-unlike `hash()`), then reduced two ways in one pass, one-permutation MinHash style (each
-hash falls in one bin; a bin keeps its smallest hash):
+unlike `hash()`), then reduced one-permutation MinHash style (each hash falls in one bin
+by its top bits; a bin keeps its smallest hash):
 
 - `minhash`: 32 bins, one byte kept per bin. Two sketches agree in a bin about as often
   as the two shingle sets agree (estimated Jaccard similarity); verification uses it.
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import operator
 import zlib
 from dataclasses import dataclass
 
@@ -47,10 +48,11 @@ SKETCH_BINS = 32
 BANDS = 5
 BAND_ROWS = 3
 EMPTY = 255  # a bin no shingle fell into; real values are 0..254
+MIN_NEAR_SHINGLES = 3  # shorter texts (under four words) are only ever exact repeats
 
-_MASK64 = (1 << 64) - 1
-_MUL_SKETCH = 0x9E3779B97F4A7C15  # odd 64-bit constant (golden ratio)
-_UNRANKED = 1 << 32  # above any 32-bit sketch rank: the sketch bin is still empty
+_BIN_SHIFT = 27  # 32-bit CRC >> 27: one of 32 bins
+_REPEAT_EMPTY = itertools.repeat(EMPTY)
+_UNRANKED = 1 << 32  # above any 32-bit CRC: the sketch bin is still empty
 _NO_BANDS: tuple[int | None, ...] = (None,) * BANDS
 
 
@@ -92,16 +94,18 @@ def sketch(
     if not normal:
         return None
     hashes = shingle_hashes(normal.split() if words is None else words)
+    # One-permutation MinHash: the CRC's top 5 bits pick the bin, the CRC itself ranks
+    # within it; each bin keeps its smallest CRC, modulo 255, as its byte.
     mins = [_UNRANKED] * SKETCH_BINS
-    kept = [EMPTY] * SKETCH_BINS
     for crc in hashes:
-        # A multiplicative hash of the CRC (its high bits are well mixed): the top 5 bits
-        # pick the bin, all 32 rank within it; the bin keeps the CRC's low byte.
-        high = ((crc * _MUL_SKETCH) & _MASK64) >> 32
-        slot = high >> 27
-        if high < mins[slot]:
-            mins[slot] = high
-            kept[slot] = (crc & 0xFF) % EMPTY
+        slot = crc >> _BIN_SHIFT
+        if crc < mins[slot]:
+            mins[slot] = crc
+    kept = bytearray(map(operator.mod, mins, _REPEAT_EMPTY))
+    if _UNRANKED in mins:
+        for slot, value in enumerate(mins):
+            if value == _UNRANKED:
+                kept[slot] = EMPTY
     exact = exact_hash(normal, kind)
     bands = _band_keys(kind, mins)
     if bands == _NO_BANDS:
@@ -159,6 +163,10 @@ def novel_shingles(new: Sketch, old: Sketch, sim: float) -> float:
 def is_near_duplicate(new: Sketch, old: Sketch, threshold: float, max_novel: float) -> float | None:
     """The similarity if `new` repeats `old` (same kind, similar, adds little); else None."""
     if new.kind != old.kind:
+        return None
+    if min(new.shingles, old.shingles) < MIN_NEAR_SHINGLES and new.exact != old.exact:
+        # a word or three: one agreeing byte could be chance, and editing a word of a
+        # three-word line changes what it says; only exact repeats count
         return None
     sim = similarity(new, old)
     if sim < threshold or novel_shingles(new, old, sim) >= max_novel:

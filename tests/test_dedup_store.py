@@ -340,3 +340,25 @@ def test_an_exact_repeat_is_always_old_however_short(text):
         assert again.paragraphs[0].first_seen.item_id == first_id
     finally:
         db.conn.close()
+
+
+def test_schema_has_one_indexed_column_per_band(tmp_path):
+    """Migration 3 is frozen; the sketch code must keep matching it."""
+    from watcher.dedup.fingerprint import BANDS
+
+    db = open_database(tmp_path / "schema.db")
+    try:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(dedup_fingerprints)")}
+        indexed = {
+            row[0]
+            for row in db.execute(
+                "SELECT i.name FROM pragma_index_list('dedup_fingerprints') AS l"
+                " JOIN pragma_index_info(l.name) AS i"
+            )
+        }
+        assert {f"band{i}" for i in range(BANDS)} <= columns
+        assert f"band{BANDS}" not in columns
+        assert {f"band{i}" for i in range(BANDS)} <= indexed
+        assert "sketch" in columns and "text" not in columns  # no paragraph text stored
+    finally:
+        db.conn.close()

@@ -29,11 +29,15 @@ class Item:
     author: str | None = None
     categories: tuple[str, ...] = ()
     paragraphs: tuple[str, ...] = ()
+    # content_hash, once computed; it travels with the item (pickled from a parse worker)
+    _hash: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def content_hash(self) -> str:
         """Hash of the item's visible text in normal form: changes only on a real edit."""
-        return content_hash(self.title, self.paragraphs)
+        if self._hash is None:
+            object.__setattr__(self, "_hash", content_hash(self.title, self.paragraphs))
+        return self._hash  # type: ignore[return-value]
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -13,7 +13,8 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import sqlite_utils
@@ -21,15 +22,15 @@ import sqlite_utils
 from watcher import feedcare
 from watcher.alerts import TopicHit, alert_id, build_alert
 from watcher.config import Config, FeedSpec
-from watcher.dedup import DedupResult, DedupSettings, DedupStore, Verdict
+from watcher.dedup import DedupResult, DedupSettings, DedupStore, PreparedItem, Verdict
 from watcher.errors import FetchError, ParseError
 from watcher.fetch import Fetcher, FetchLimits, FetchResult, Validators
 from watcher.model import Item, ParsedFeed
-from watcher.parse import parse_feed
 from watcher.query import Document, TopicIndex
 from watcher.store import items as item_store
 from watcher.store import outbox
 from watcher.store.feeds import FeedState
+from watcher.workers import ParsePool, PreparedFeed, parse_job
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +100,18 @@ class Ingestor:
         stored = item_store.find_items(self.db, feed.id, keys)
         unchanged: list[int] = []
         feed_name = feed.name or parsed.title or feed.config_url
+        # dedup's preparation of each item, when a parse worker made it (None: make it here)
+        ready = parsed.prepared if isinstance(parsed, PreparedFeed) else ()
         with self.db.atomic():
-            for item in parsed.items:
+            for index, item in enumerate(parsed.items):
                 previous = stored.get(item.key)
                 if previous is not None and previous.content_hash == item.content_hash:
                     unchanged.append(previous.id)
                     continue
-                item_id = self._ingest_item(feed, feed_name, item, previous, now, result)
+                prepared = ready[index] if index < len(ready) else None
+                item_id = self._ingest_item(
+                    feed, feed_name, item, previous, now, result, prepared=prepared
+                )
                 # a feed listing one identity twice: the second copy is an edit of the first
                 stored[item.key] = item_store.StoredItem(item_id, feed.id, item.content_hash, now)
             item_store.touch_items(self.db, unchanged, now)
@@ -119,6 +125,7 @@ class Ingestor:
         previous: item_store.StoredItem | None,
         now: float,
         result: IngestResult,
+        prepared: PreparedItem | None = None,
     ) -> int:
         """Record one new or changed item; return its row id."""
         assessment = self.dedup.assess(
@@ -127,6 +134,7 @@ class Ingestor:
             is_update=previous is not None,
             now=now,
             settings=self.dedup_settings,
+            prepared=prepared,
         )
         if previous is None:
             item_id = item_store.insert_item(self.db, feed.id, item, now)
@@ -242,10 +250,32 @@ class Poller:
         self.ingestor = Ingestor(db, config)
         self.specs = {spec.url: spec for spec in config.feeds}
 
-    async def _parse(self, body: bytes, url: str, content_type: str | None) -> ParsedFeed:
-        """Parse off the event loop, so one big feed does not delay every other fetch."""
+    async def _parse(
+        self, body: bytes, url: str, content_type: str | None, feed: FeedState | None = None
+    ) -> ParsedFeed:
+        """Parse off the event loop, so one big feed does not delay every other fetch.
+
+        With a process pool (watcher.workers), the worker also prepares the feed's new
+        and changed items for dedup (those whose content hash `feed` has not stored),
+        which leaves the main process only the database work.
+
+        A worker that dies takes every document it held with it: each is tried once
+        more on the replacement pool, and only a document that kills a worker twice
+        fails, as a ParseError of its own feed.
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, _parse_job, body, url, content_type)
+        job: tuple = (_parse_job, body, url, content_type)
+        if isinstance(self.executor, ProcessPoolExecutor | ParsePool):
+            known = item_store.content_hashes(self.db, feed.id) if feed else frozenset()
+            job = (*job, self.ingestor.dedup_settings, known)
+        try:
+            return await loop.run_in_executor(self.executor, *job)
+        except BrokenProcessPool:
+            log.warning("parser process died while parsing %s; trying once more", url)
+        try:
+            return await loop.run_in_executor(self.executor, *job)
+        except BrokenProcessPool as exc:
+            raise ParseError("the parser process died on this document (twice)") from exc
 
     async def poll(self, feed: FeedState) -> PollOutcome:
         spec = self.specs.get(feed.config_url) or feedcare.default_spec(
@@ -267,7 +297,7 @@ class Poller:
                 status = "not-modified" if fetched.status == 304 else "unchanged"
                 return PollOutcome(feed.id, feed.url, name, status, time.monotonic() - started)
             assert fetched.body is not None
-            parsed = await self._parse(fetched.body, fetched.final_url, fetched.content_type)
+            parsed = await self._parse(fetched.body, fetched.final_url, fetched.content_type, feed)
         except (FetchError, ParseError) as exc:
             return self._failed(feed, exc, spec, started)
         now = self.clock()
@@ -347,6 +377,6 @@ class Poller:
         )
 
 
-def _parse_job(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
-    """Module-level so a process pool can pickle it."""
-    return parse_feed(body, url=url, content_type=content_type)
+# Module-level so a process pool can pickle it; defined in watcher.workers so a worker
+# process imports the parser only, not this module's database and query code.
+_parse_job = parse_job

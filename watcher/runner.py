@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 import time
+from collections.abc import AsyncIterator
 
 from watcher.config import Config
 from watcher.fetch import Fetcher, FetchSettings
@@ -14,6 +15,7 @@ from watcher.pipeline import Poller, PollOutcome
 from watcher.report import outcome_line
 from watcher.store import feeds as feed_store
 from watcher.store import open_database
+from watcher.workers import make_parse_pool
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +51,32 @@ class Progress:
             sys.stderr.flush()
 
 
-async def poll_all(poller: Poller, feeds: list[feed_store.FeedState], progress: Progress):
-    """Poll feeds concurrently (the fetcher limits how many at once); yield as each ends."""
-    tasks = [asyncio.ensure_future(poller.poll(feed)) for feed in feeds]
+def inflight_limit(config: Config, parse_workers: int) -> int:
+    """How many polls may be under way at once (fetching, waiting to parse, parsing).
+
+    The fetcher already caps concurrent requests; this caps what piles up behind it. A
+    local or fast network fetches faster than the workers parse, and without a cap every
+    feed's body would wait in memory for a worker: 2,000 feeds of 60 kB is 120 MB. Twice
+    the fetch limit keeps every fetch slot and every parser busy.
+    """
+    return 2 * config.settings.max_concurrency + 2 * parse_workers
+
+
+async def poll_all(
+    poller: Poller,
+    feeds: list[feed_store.FeedState],
+    progress: Progress,
+    *,
+    limit: int | None = None,
+) -> AsyncIterator[PollOutcome]:
+    """Poll feeds concurrently, at most `limit` at once (None: all); yield as each ends."""
+    slots = asyncio.Semaphore(limit or max(1, len(feeds)))
+
+    async def bounded(feed: feed_store.FeedState) -> PollOutcome:
+        async with slots:
+            return await poller.poll(feed)
+
+    tasks = [asyncio.ensure_future(bounded(feed)) for feed in feeds]
     try:
         for next_done in asyncio.as_completed(tasks):
             outcome: PollOutcome = await next_done
@@ -71,12 +96,18 @@ async def run_once(config: Config, *, progress: bool = False) -> int:
         bar = Progress(len(feeds), progress)
         outcomes: list[PollOutcome] = []
         color = sys.stdout.isatty()
-        async with Fetcher(fetch_settings(config)) as fetcher:
-            poller = Poller(db, config, fetcher)
-            async for outcome in poll_all(poller, feeds, bar):
-                outcomes.append(outcome)
-                bar.clear()
-                print(outcome_line(outcome, color), flush=True)
+        pool = make_parse_pool()
+        try:
+            async with Fetcher(fetch_settings(config)) as fetcher:
+                poller = Poller(db, config, fetcher, executor=pool)
+                limit = inflight_limit(config, pool.workers if pool else 1)
+                async for outcome in poll_all(poller, feeds, bar, limit=limit):
+                    outcomes.append(outcome)
+                    bar.clear()
+                    print(outcome_line(outcome, color), flush=True)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
         bar.clear()
         failed = sum(1 for o in outcomes if not o.ok)
         print(

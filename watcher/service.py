@@ -30,6 +30,7 @@ from watcher.sdnotify import Notifier
 from watcher.store import feeds as feed_store
 from watcher.store import open_database
 from watcher.store.maintenance import optimize, prune
+from watcher.workers import make_parse_pool
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,9 @@ class Service:
         self.db = open_database(config.database_path)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.fetcher = Fetcher(fetch_settings(config))
-        self.poller = Poller(self.db, config, self.fetcher)
+        # parse workers, one per core (started on the first document), kept across reloads
+        self.parse_pool = make_parse_pool()
+        self.poller = Poller(self.db, config, self.fetcher, executor=self.parse_pool)
         self.deliverer = Deliverer(self.db, config)
         self.inflight: set[asyncio.Task] = set()
         self.stopping = False
@@ -232,7 +235,7 @@ class Service:
         feed_store.sync_feeds(self.db, new.feeds, time.time())
         old_fetcher, old_deliverer = self.fetcher, self.deliverer
         self.fetcher = Fetcher(fetch_settings(new))
-        self.poller = Poller(self.db, new, self.fetcher)
+        self.poller = Poller(self.db, new, self.fetcher, executor=self.parse_pool)
         self.deliverer = Deliverer(self.db, new)
         self.schedule_all()
         # in-flight polls still hold the old fetcher; close it once they are done
@@ -321,6 +324,9 @@ class Service:
                 await asyncio.wait(pending, timeout=1.0)
         if self.monitor is not None:
             await self.monitor.close()
+        if self.parse_pool is not None:
+            # off the loop: a worker finishing a large document must not stall it
+            await asyncio.to_thread(self.parse_pool.shutdown, wait=True, cancel_futures=True)
         await self.fetcher.aclose()
         await self.deliverer.aclose()
         self.db.close()

@@ -10,20 +10,20 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from functools import lru_cache
 from html.parser import HTMLParser
 
 # Letters that carry no combining mark in NFD but are still "a letter with a diacritic"
 # to a reader (Polish ł in "Zełenski", Turkish dotless ı, Nordic ø...).
-_FOLD_LETTERS = str.maketrans(
-    {
-        "ł": "l", "ı": "i", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t",
-        "æ": "ae", "œ": "oe", "þ": "th", "ß": "ss", "ŀ": "l",
-    }
-)  # fmt: skip
+_FOLD_LETTERS = {
+    "ł": "l", "ı": "i", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t",
+    "æ": "ae", "œ": "oe", "þ": "th", "ß": "ss", "ŀ": "l",
+}  # fmt: skip
+_FOLD_KEYS = frozenset(_FOLD_LETTERS)
 
 # Anything that is not a letter, digit or combining mark separates words: dashes of every
-# kind, quotes, apostrophes, punctuation and symbols.
-_NON_WORD = re.compile(r"[\W_]+")
+# kind, quotes, apostrophes, punctuation and symbols. A word is a run of the rest.
+_WORD = re.compile(r"[^\W_]+")
 _SPACE = re.compile(r"\s+")
 
 # Block-level elements end a paragraph. Anything else (a, b, span, img...) is inline.
@@ -50,16 +50,39 @@ def normalize(text: str) -> str:
 
     The result is lower-case words separated by single spaces, with no leading or
     trailing space. It is idempotent: normalize(normalize(x)) == normalize(x).
+
+    Recent texts are remembered: one paragraph is normalized by several stages in turn
+    (repeat removal, then the content hash in the parser; dedup, then topic matching),
+    and a repeat costs a dict lookup on the hash the string already holds. Long texts
+    are not kept, so the cache stays small whatever the feeds hold.
     """
+    if len(text) <= _CACHED_CHARS:
+        return _normalize_recent(text)
+    return _normalize(text)
+
+
+_CACHED_TEXTS = 1024  # a feed's worth of titles and paragraphs
+_CACHED_CHARS = 2000  # longer texts are rare, and not worth keeping
+
+
+def _normalize(text: str) -> str:
     if not text.isascii():
         text = _TYPOGRAPHIC.sub(" ", text)
     if text.isascii():
-        return " ".join(_NON_WORD.sub(" ", text.lower()).split())
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_FOLD_LETTERS)
-    decomposed = unicodedata.normalize("NFD", text)
-    text = "".join(c for c in decomposed if not unicodedata.combining(c))
+        return " ".join(_WORD.findall(text.lower()))
+    text = unicodedata.normalize("NFKC", text).casefold()
+    # replace() per letter or mark actually present: each is one C-speed pass, where a
+    # translate table or a per-character generator costs a Python-level step per char
+    for letter in _FOLD_KEYS.intersection(text):
+        text = text.replace(letter, _FOLD_LETTERS[letter])
+    text = unicodedata.normalize("NFD", text)
+    for mark in [c for c in set(text) if unicodedata.combining(c)]:
+        text = text.replace(mark, "")
     text = unicodedata.normalize("NFC", text)
-    return " ".join(_NON_WORD.sub(" ", text).split())
+    return " ".join(_WORD.findall(text))
+
+
+_normalize_recent = lru_cache(maxsize=_CACHED_TEXTS)(_normalize)
 
 
 def tokenize(text: str) -> list[str]:

@@ -42,6 +42,12 @@ def find_items(db: sqlite_utils.Database, feed_id: int, keys: list[str]) -> dict
     return found
 
 
+def content_hashes(db: sqlite_utils.Database, feed_id: int) -> frozenset[str]:
+    """The content hashes of a feed's stored items (what a re-fetch would find unchanged)."""
+    rows = db.execute("SELECT content_hash FROM items WHERE feed_id = ?", (feed_id,))
+    return frozenset(row[0] for row in rows)
+
+
 def _text_columns(item: Item) -> tuple:
     """The values of an item's editable columns, in `_TEXT_COLUMNS` order."""
     return (

@@ -11,6 +11,8 @@ import dataclasses
 import os
 import pickle
 import signal
+import subprocess
+import sys
 import time
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -186,6 +188,37 @@ def test_a_worker_ignores_sigterm_so_the_main_process_decides_when_it_stops(
     os.kill(worker, signal.SIGTERM)
     time.sleep(0.2)
     assert pool.submit(os.getpid).result(timeout=60) == worker
+
+
+PARENT = """
+import os, signal, sys
+from watcher.workers import ParsePool
+pool = ParsePool(1)
+print(pool.submit(os.getpid).result(timeout=60), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return "zombie" not in status.read()
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_a_worker_exits_when_its_parent_is_killed() -> None:
+    """kill -9 of the daemon must not leave parse workers behind, orphaned forever."""
+    parent = subprocess.run(
+        [sys.executable, "-c", PARENT], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert parent.returncode == -signal.SIGKILL, parent.stderr
+    worker = int(parent.stdout.strip())
+    deadline = time.monotonic() + 10
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(worker)
 
 
 def test_a_dead_worker_costs_its_own_job_and_the_pool_replaces_itself(pool: ParsePool) -> None:

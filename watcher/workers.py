@@ -23,8 +23,8 @@ Why these choices:
   timing, gets a core whenever it needs one; workers use the rest.
 * Workers ignore SIGINT and SIGTERM. systemd's default KillMode signals the whole
   cgroup, and Ctrl-C the whole process group; the main process then finishes or cancels
-  its polls and shuts the pool down itself. A worker whose parent dies reads EOF on its
-  queue and exits.
+  its polls and shuts the pool down itself. A worker whose parent dies, however it
+  died, exits at once (a thread watches the parent's sentinel).
 * A worker that dies (killed, out of memory, crashed on a document) breaks a
   ProcessPoolExecutor for good. `ParsePool` replaces a broken pool on the next submit,
   so one bad document costs one failed poll, never every poll after it.
@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import threading
@@ -77,6 +78,21 @@ def _worker_init() -> None:
         os.nice(WORKER_NICENESS)
     except OSError:
         pass
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(
+            target=_exit_with, args=(parent.sentinel,), name="parent-watch", daemon=True
+        ).start()
+
+
+def _exit_with(parent_sentinel: int) -> None:
+    """End this worker as soon as its parent is gone (even killed with SIGKILL).
+
+    A worker holds both ends of its task queue's pipe, so it would never see EOF there
+    and would wait forever, orphaned; the parent's sentinel becomes ready when it dies.
+    """
+    multiprocessing.connection.wait([parent_sentinel])
+    os._exit(0)
 
 
 @dataclass(frozen=True, slots=True)

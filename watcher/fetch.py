@@ -495,6 +495,11 @@ class Fetcher:
                 if status in REDIRECT_STATUSES:
                     return _Redirect(_location(response, url), status)
                 if status == 304:
+                    # A 304 has no body (h11 reads none, whatever the headers say), but
+                    # httpcore reuses a connection only once its response was read: left
+                    # unread, every 304 closed its connection and the next poll of the
+                    # host paid a new TCP (and TLS) handshake.
+                    await response.aread()
                     return _Final(status, response.headers)
                 if 200 <= status < 300:
                     body, digest = await _read_body(response, url, limits, progress)

@@ -224,6 +224,7 @@ class ParagraphVerdict:
     boilerplate: str | None = None
     repeat_of: int | None = None
     first_seen: Match | None = None
+    repeat_similarity: float | None = None
 
     @property
     def is_new(self) -> bool:
@@ -242,6 +243,8 @@ class ParagraphVerdict:
             out["boilerplate_reason"] = self.boilerplate
         if self.repeat_of is not None:
             out["repeat_of"] = "title" if self.repeat_of == TITLE else self.repeat_of
+            if self.repeat_similarity is not None:
+                out["repeat_similarity"] = round(self.repeat_similarity, 3)
         if self.first_seen is not None:
             out["first_seen"] = self.first_seen.to_json()
         return out
@@ -335,7 +338,8 @@ def decide(
         verdicts.append(
             ParagraphVerdict(para.index, para.text, para.words, substantive, status,
                              para.boilerplate, para.repeat_of,
-                             match if status in (Status.OLD, Status.OWN) else None)
+                             match if status in (Status.OLD, Status.OWN) else None,
+                             para.similarity_to_repeated if para.repeat_of is not None else None)
         )  # fmt: skip
     if untitled:
         title = ParagraphVerdict(TITLE, prepared.title.text, 0, False, Status.BOILERPLATE,

@@ -90,6 +90,7 @@ class Corpus:
     """An endless, reproducible stream of items (same seed, same text)."""
 
     def __init__(self, seed: int = 1, vocabulary: int = 30_000):
+        self.seed = seed
         self.rng = random.Random(seed)
         vocab = _make_vocabulary(self.rng, vocabulary)
         # Zipf weights: a handful of very common words, a long tail of rare ones.
@@ -156,7 +157,7 @@ class Corpus:
 
     def _key(self) -> str:
         self.counter += 1
-        return f"guid:item-{self.counter}"
+        return f"guid:{self.seed}-{self.counter}"
 
     def item(self) -> GeneratedItem:
         rng = self.rng
@@ -241,14 +242,17 @@ class Bench:
         self.settings = DedupSettings()
         self.corpus = Corpus(seed)
         self.rng = random.Random(seed + 1)
+        urls = [f"https://outlet{n}.example/rss" for n in range(FEEDS)]
         with self.db.atomic():
-            self.feeds = [
+            for url in urls:  # an existing --db file already has them
                 self.db.execute(
-                    "INSERT INTO feeds (config_url, url, created) VALUES (?, ?, ?)",
-                    (f"https://outlet{n}.example/rss", f"https://outlet{n}.example/rss", T0),
-                ).lastrowid
-                for n in range(FEEDS)
-            ]
+                    "INSERT OR IGNORE INTO feeds (config_url, url, created) VALUES (?, ?, ?)",
+                    (url, url, T0),
+                )
+        self.feeds = [
+            self.db.execute("SELECT id FROM feeds WHERE config_url = ?", (url,)).fetchone()[0]
+            for url in urls
+        ]
         self.now = T0
         self.stored = 0  # paragraph fingerprints stored
         self.paragraphs = 0  # paragraphs looked up

@@ -52,6 +52,7 @@ MIN_NEAR_SHINGLES = 3  # shorter texts (under four words) are only ever exact re
 
 _BIN_SHIFT = 27  # 32-bit CRC >> 27: one of 32 bins
 _REPEAT_EMPTY = itertools.repeat(EMPTY)
+_PERSON = (b"watcher-dedup-0", b"watcher-dedup-1")  # blake2b personalisation per kind
 _UNRANKED = 1 << 32  # above any 32-bit CRC: the sketch bin is still empty
 _NO_BANDS: tuple[int | None, ...] = (None,) * BANDS
 
@@ -69,7 +70,7 @@ class Sketch:
 
 def exact_hash(normal: str, kind: int = KIND_PARAGRAPH) -> int:
     """64-bit hash (signed, so SQLite stores it as an INTEGER) of kind + normal form."""
-    digest = hashlib.blake2b(normal.encode(), digest_size=8, person=b"watcher-dedup-%d" % kind)
+    digest = hashlib.blake2b(normal.encode(), digest_size=8, person=_PERSON[kind])
     return int.from_bytes(digest.digest(), "little", signed=True)
 
 
@@ -119,13 +120,11 @@ def _band_keys(kind: int, mins: list[int]) -> tuple[int | None, ...]:
 
     Coarser bins are fuller, so short texts still get valid bands.
     """
+    merged = [a if a < b else b for a, b in zip(mins[0::2], mins[1::2], strict=True)]
     keys: list[int | None] = []
     tag = kind * BANDS
     for band in range(BANDS):
-        base = band * 2 * BAND_ROWS
-        first = min(mins[base], mins[base + 1])
-        second = min(mins[base + 2], mins[base + 3])
-        third = min(mins[base + 4], mins[base + 5])
+        first, second, third = merged[band * BAND_ROWS : band * BAND_ROWS + BAND_ROWS]
         if (first == _UNRANKED) + (second == _UNRANKED) + (third == _UNRANKED) > 1:
             keys.append(None)  # one shingle alone would match too many other texts
             continue

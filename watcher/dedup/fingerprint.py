@@ -3,7 +3,9 @@
 Pure functions, no I/O. Text is compared in `watcher.text.normalize` form, so case,
 diacritics, quotes, dashes and punctuation never make two paragraphs differ.
 
-*Exact*: a 64-bit hash of the normal form (a signed SQLite INTEGER, indexed).
+*Exact*: a 64-bit hash of the normal form (a signed SQLite INTEGER). It tells an exact
+repeat from a near one; the lookup itself goes through the band keys, which an exact
+repeat shares in full.
 
 *Near*: the normal form's word pairs ("shingles": "peskov said", "said on", ...) are
 hashed once each (CRC-32: fast, in C, and stable across processes and Python versions,

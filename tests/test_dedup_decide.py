@@ -142,3 +142,11 @@ def test_untitled_short_post_is_judged_on_its_lines():
     assert fresh.title.status is Status.BOILERPLATE and not fresh.title_is_new
     copied = run(item, None, [seen(4), seen(4)])
     assert copied.verdict is Verdict.REPUBLICATION and copied.original_item_id == 4
+
+
+def test_prepared_items_survive_pickling_for_parse_workers():
+    """prepare() may run in a worker process: its result must cross a process boundary."""
+    import pickle
+
+    prepared = prepare(make("Title here", "Photo: AFP", *LONG[:3], LONG[0]), SETTINGS)
+    assert pickle.loads(pickle.dumps(prepared)) == prepared

@@ -182,8 +182,9 @@ class DedupStore:
     def record(self, result: DedupResult, *, item_id: int, now: float) -> None:
         """Store the fingerprints `result` found new (title and paragraphs) for `item_id`.
 
-        Runs inside the caller's transaction when one is open (a savepoint, no commit),
-        so the item, its fingerprints and its alerts are written together or not at all.
+        Runs inside the caller's transaction when one is open (no savepoint, no commit),
+        so the item, its fingerprints and its alerts are written together or not at all;
+        opens and commits its own only when called outside any transaction.
         """
         if not result.pending:
             return

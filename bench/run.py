@@ -273,6 +273,7 @@ class Poll:
     new_items: int = 0
     alerts: int = 0
     server_cpu: float = 0.0
+    load: float = 0.0  # 1-minute load average when it started: others' work on the cores
     statuses: dict[str, int] = field(default_factory=dict)
 
 
@@ -292,6 +293,7 @@ def clean_env() -> dict[str, str]:
 def run_once(config: Path, workdir: Path, server: FeedServer, tag: str) -> Poll:
     """`watcher once` in a child process; its wall time, CPU and memory."""
     before = server.control("stats")
+    load = os.getloadavg()[0]
     out, err = workdir / f"{tag}.out", workdir / f"{tag}.err"
     started = time.perf_counter()
     with out.open("wb") as stdout, err.open("wb") as stderr:
@@ -327,6 +329,7 @@ def run_once(config: Path, workdir: Path, server: FeedServer, tag: str) -> Poll:
         processes=len(sampler.hwm),
         summary=summary,
         server_cpu=after["cpu"] - before["cpu"],
+        load=load,
         statuses={
             "200": after["ok"] - before["ok"],
             "304": after["not_modified"] - before["not_modified"],
@@ -386,6 +389,7 @@ class Floor:
     cpu: float
     items: int
     bytes: int
+    load: float = 0.0
 
 
 def feedparser_floor(documents: list[bytes]) -> Floor:
@@ -393,11 +397,12 @@ def feedparser_floor(documents: list[bytes]) -> Floor:
     import feedparser
 
     size = sum(len(d) for d in documents)
+    load = os.getloadavg()[0]
     items = 0
     wall, cpu = time.perf_counter(), time.process_time()
     for document in documents:
         items += len(feedparser.parse(io.BytesIO(document)).entries)
-    return Floor(time.perf_counter() - wall, time.process_time() - cpu, items, size)
+    return Floor(time.perf_counter() - wall, time.process_time() - cpu, items, size, load)
 
 
 # --- the report --------------------------------------------------------------------------
@@ -428,7 +433,7 @@ def report(args: argparse.Namespace, floor: Floor, passes: list[Pass]) -> None:
     )
     print(
         f"feedparser floor (bare feedparser.parse, one process): {floor.wall:.1f}s wall, "
-        f"{floor.cpu:.1f}s CPU, {floor_rate:,.0f} items/s"
+        f"{floor.cpu:.1f}s CPU, {floor_rate:,.0f} items/s (load average {floor.load:.1f})"
     )
     print()
     heads = [f"latency {p.latency_ms:g} ms" for p in passes]
@@ -447,10 +452,23 @@ def report(args: argparse.Namespace, floor: Floor, passes: list[Pass]) -> None:
     row("first poll: items/s", [f"{items / p.first.wall:,.0f}" for p in passes])
     row("  vs feedparser floor", [f"{items / p.first.wall / floor_rate:.2f}x" for p in passes])
     row(
+        f"  CPU ms per item (floor {floor.cpu / items * 1e3:.2f})",
+        [f"{p.first.cpu / items * 1e3:.2f}" for p in passes],
+    )
+    cores = len(os.sched_getaffinity(0))
+    row(
+        f"  items/s if {cores} cores were ours",
+        [
+            f"{items / max(p.first.cpu / cores, p.first.cpu - p.first.workers_cpu):,.0f}"
+            for p in passes
+        ],
+    )
+    row(
         "  new items / alerts queued",
         [f"{p.first.new_items:,} / {p.first.alerts:,}" for p in passes],
     )
     row("  feed server CPU", [f"{p.first.server_cpu:.1f} s" for p in passes])
+    row("  load average at start", [f"{p.first.load:.1f}" for p in passes])
     row("unchanged poll: wall", [f"{p.unchanged.wall:.1f} s" for p in passes])
     row("unchanged poll: CPU", [f"{p.unchanged.cpu:.2f} s" for p in passes])
     row("  CPU vs first poll", [f"{p.unchanged.cpu / p.first.cpu:.1%}" for p in passes])
@@ -577,6 +595,17 @@ def main_cycles(args: argparse.Namespace) -> int:
     server = FeedServer(args.feeds, args.items, args.seed, anchor)
     me = os.getpid()
 
+    def tree_cpu() -> float:
+        """CPU of this process, its live children (not the feed server) and those reaped."""
+        children = [p for p in descendants(me) if p != server.proc.pid]
+        reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (
+            cpu_seconds(me)
+            + sum(cpu_seconds(p) for p in children)
+            + reaped.ru_utime
+            + reaped.ru_stime
+        )
+
     async def cycles(config_path: Path, workdir: Path) -> None:
         config = load_config(config_path)
         db = open_database(config.database_path)
@@ -588,30 +617,29 @@ def main_cycles(args: argparse.Namespace) -> int:
         limit = inflight_limit(config, pool.workers if pool else 1)
         print(
             f"{'cycle':>5} {'changed':>8} {'new':>7} {'wall s':>7} {'CPU s':>7} "
-            f"{'RSS main':>9} {'workers':>9} {'total':>9} {'db':>8}"
+            f"{'RSS main':>9} {'children':>12} {'total':>9} {'db':>8}"
         )
+        rows = []
         try:
             for cycle in range(1, args.cycles + 1):
                 changed = args.feeds
                 if cycle > 1:
                     changed = len(server.control(f"bump?fraction=0.1&round={cycle}")["changed"])
-                workers = descendants(me)
-                cpu0 = cpu_seconds(me) + sum(cpu_seconds(p) for p in workers)
-                wall0 = time.perf_counter()
+                cpu0, wall0 = tree_cpu(), time.perf_counter()
                 feeds = [f for f in feed_store.all_feeds(db) if f.status == feed_store.ACTIVE]
                 new = 0
                 async for outcome in poll_all(poller, feeds, Progress(0, False), limit=limit):
                     new += outcome.ingest.new_items
                 await deliverer.deliver_due()
-                wall = time.perf_counter() - wall0
-                workers = [p for p in descendants(me) if p != server.proc.pid]
-                cpu = cpu_seconds(me) + sum(cpu_seconds(p) for p in workers) - cpu0
+                wall, cpu = time.perf_counter() - wall0, tree_cpu() - cpu0
+                children = [p for p in descendants(me) if p != server.proc.pid]
                 main_rss = rss_bytes(me)
-                worker_rss = sum(rss_bytes(p) for p in workers)
+                child_rss = sum(rss_bytes(p) for p in children)
+                rows.append(main_rss + child_rss)
                 print(
                     f"{cycle:>5} {changed:>8} {new:>7,} {wall:>7.1f} {cpu:>7.1f} "
-                    f"{mb(main_rss):>9} {mb(worker_rss):>9} {mb(main_rss + worker_rss):>9} "
-                    f"{mb(db_size(workdir)):>8}",
+                    f"{mb(main_rss):>9} {mb(child_rss) + f' ({len(children)})':>12} "
+                    f"{mb(main_rss + child_rss):>9} {mb(db_size(workdir)):>8}",
                     flush=True,
                 )
         finally:
@@ -620,6 +648,13 @@ def main_cycles(args: argparse.Namespace) -> int:
             if pool is not None:
                 pool.shutdown(wait=True)
             db.close()
+        if len(rows) >= 4:
+            second_half = rows[len(rows) // 2 :]
+            print(
+                f"total RSS after cycle 2: {mb(rows[1])}; over the last {len(second_half)} "
+                f"cycles: {mb(min(second_half))} to {mb(max(second_half))} "
+                f"(last minus cycle 2: {(rows[-1] - rows[1]) / 1e6:+.1f} MB)"
+            )
 
     try:
         server.wait_ready()

@@ -244,7 +244,8 @@ class DeliveryConfig(Strict):
 class DedupConfig(Strict):
     min_words: int = Field(default=8, ge=1)
     republish_threshold: float = Field(default=0.8, gt=0, le=1)
-    near_duplicate_threshold: float = Field(default=0.7, gt=0, le=1)
+    # estimated Jaccard of word pairs: 0.5 catches two words changed in a 20-word paragraph
+    near_duplicate_threshold: float = Field(default=0.5, gt=0, le=1)
     retention: Duration = 30 * 86400.0
 
 

@@ -325,7 +325,9 @@ def run_once(config: Path, workdir: Path, server: FeedServer, tag: str) -> Poll:
         cpu=usage.ru_utime + usage.ru_stime,
         workers_cpu=sampler.children_cpu,
         peak_tree_rss=sampler.peak,
-        peak_bound=max(sampler.peak_bound, usage.ru_maxrss * 1024),
+        # not usage.ru_maxrss: Linux folds the high-water mark of the process image
+        # before exec (a fork of this benchmark, corpus and all) into it
+        peak_bound=sampler.peak_bound,
         processes=len(sampler.hwm),
         summary=summary,
         server_cpu=after["cpu"] - before["cpu"],

@@ -178,7 +178,8 @@ def test_ingest_decides_the_same_with_a_worker_preparation_as_without(
 
 def test_pool_parses_in_another_process_that_yields_the_cpu(pool: ParsePool) -> None:
     assert pool.submit(os.getpid).result(timeout=60) != os.getpid()
-    assert pool.submit(os.nice, 0).result(timeout=60) >= os.nice(0) + 1
+    # lower priority than ours, unless ours is already the lowest (tests run under nice 19)
+    assert pool.submit(os.nice, 0).result(timeout=60) >= min(19, os.nice(0) + 1)
 
 
 def test_a_worker_ignores_sigterm_so_the_main_process_decides_when_it_stops(

@@ -204,7 +204,7 @@ def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/status") as status:
             return "zombie" not in status.read()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone, or going while we read
         return False
 
 
@@ -235,6 +235,23 @@ def test_the_pool_is_replaced_after_recycle_after_documents() -> None:
     finally:
         pool.shutdown()
     assert pids[0] == pids[1] != pids[2]
+
+
+def test_terminate_stops_a_worker_busy_with_a_long_document_at_once() -> None:
+    """SIGTERM must end the daemon within seconds, whatever a worker is parsing."""
+    pool = ParsePool(1)
+    worker = pool.submit(os.getpid).result(timeout=60)
+    busy = pool.submit(time.sleep, 60)
+    time.sleep(0.2)
+    started = time.monotonic()
+    pool.terminate()
+    with pytest.raises(BrokenProcessPool):
+        busy.result(timeout=10)
+    deadline = time.monotonic() + 10
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(worker)
+    assert time.monotonic() - started < 10
 
 
 def test_no_job_is_accepted_after_shutdown() -> None:

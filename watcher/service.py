@@ -325,8 +325,13 @@ class Service:
         if self.monitor is not None:
             await self.monitor.close()
         if self.parse_pool is not None:
-            # off the loop: a worker finishing a large document must not stall it
-            await asyncio.to_thread(self.parse_pool.shutdown, wait=True, cancel_futures=True)
+            # off the loop; a worker still deep in a large document is killed
+            stop = asyncio.to_thread(self.parse_pool.shutdown, wait=True, cancel_futures=True)
+            try:
+                await asyncio.wait_for(stop, timeout=STOP_GRACE)
+            except TimeoutError:
+                log.warning("a parser process is still busy after %.0fs; killing it", STOP_GRACE)
+                self.parse_pool.terminate()
         await self.fetcher.aclose()
         await self.deliverer.aclose()
         self.db.close()

@@ -188,6 +188,20 @@ class ParsePool(Executor):
             pool = self._pool
         pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
+    def terminate(self) -> None:
+        """Kill the workers now, mid-document: for a stop that cannot wait (SIGTERM must
+        end the daemon within seconds, and a worker may be deep in a 10 MB feed). Their
+        jobs fail with BrokenProcessPool."""
+        with self._lock:
+            self._closed = True
+            pool = self._pool
+        # ProcessPoolExecutor has no public way to do this before Python 3.14
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.kill()  # they ignore SIGTERM
+
 
 def make_parse_pool(workers: int | None = None) -> ParsePool | None:
     """A parse pool with one worker per usable core, or None with a single core (a

@@ -15,9 +15,9 @@ What it does, in one run:
 3. For each latency (default 0 and 100 ms per request), on a fresh database:
    - first poll: `python -m watcher --config … once` as a child process, so wall time,
      CPU (user + system of the process and its parse workers, from wait4) and memory
-     are its own. Peak RSS is sampled from /proc for the whole process tree (the sum
-     over the main process and its workers) and taken from rusage (the largest single
-     process);
+     are its own. Memory is sampled from /proc every 50 ms over the process tree: the
+     largest sum of RSS seen, and the sum of each process's own peak (VmHWM), an upper
+     bound that no short spike escapes;
    - second poll with nothing changed (every feed answers 304);
    - third poll after 10% of the feeds published two items and edited one;
    - the database size.

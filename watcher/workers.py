@@ -45,7 +45,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from watcher.dedup.decide import DedupSettings, PreparedItem, prepare
@@ -127,12 +127,8 @@ def parse_job(
     if dedup is None:
         return parsed
     return PreparedFeed(
-        title=parsed.title,
-        link=parsed.link,
-        items=parsed.items,
-        warning=parsed.warning,
-        ttl_seconds=parsed.ttl_seconds,
-        extra=parsed.extra,
+        # every ParsedFeed field, so one added there is never dropped here
+        **{f.name: getattr(parsed, f.name) for f in fields(parsed)},
         prepared=tuple(
             None if item.content_hash in known else prepare(item, dedup) for item in parsed.items
         ),

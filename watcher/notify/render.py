@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -94,6 +94,16 @@ def item_link(alert: Alert) -> str | None:
 
 def paragraphs(alert: Alert) -> list[str]:
     return [p for p in (clean_block(p) for p in alert.get("item", {}).get("paragraphs", [])) if p]
+
+
+def quoted_body(alert: Alert, escape: Callable[[str], str]) -> list[str]:
+    """Chat-markdown lines: each topic's snippet quoted, a blank line, the new paragraphs."""
+    lines = [f"> {escape(s)}" for t in alert.get("topics", []) if (s := one_line(t.get("snippet")))]
+    new = paragraphs(alert)
+    if new:
+        lines.append("")
+        lines.extend(escape(p) for p in new)
+    return lines
 
 
 def also_reported(alert: Alert) -> list[tuple[str, str, str | None]]:
@@ -328,14 +338,7 @@ def _slack_alert_blocks(alert: Alert) -> list[dict[str, Any]]:
     if published:
         meta.append(published)
     lines = [f"*{kind}{topics}*", _slack_link(item_link(alert), headline(alert)), " · ".join(meta)]
-    for topic in alert.get("topics", []):
-        snippet = one_line(topic.get("snippet"))
-        if snippet:
-            lines.append(f"> {slack_escape(snippet)}")
-    new = paragraphs(alert)
-    if new:
-        lines.append("")
-        lines.extend(slack_escape(p) for p in new)
+    lines.extend(quoted_body(alert, slack_escape))
     blocks: list[dict[str, Any]] = [
         {
             "type": "section",
@@ -421,15 +424,7 @@ def _discord_embed(alert: Alert) -> dict[str, Any]:
         from watcher.notify import render_health
 
         return render_health.discord_embed(alert, DISCORD_TITLE_LIMIT, DISCORD_FIELD_VALUE_LIMIT)
-    description = []
-    for topic in alert.get("topics", []):
-        snippet = one_line(topic.get("snippet"))
-        if snippet:
-            description.append(f"> {discord_escape(snippet)}")
-    new = paragraphs(alert)
-    if new:
-        description.append("")
-        description.extend(discord_escape(p) for p in new)
+    description = quoted_body(alert, discord_escape)
     embed: dict[str, Any] = {
         "title": truncate(
             ("Update: " if is_update(alert) else "") + headline(alert), DISCORD_TITLE_LIMIT

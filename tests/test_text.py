@@ -67,6 +67,13 @@ def test_tokens_and_word_count() -> None:
         ("", []),
         ("<p>unclosed <b>bold", ["unclosed bold"]),
         ("<img src=x alt='caption noise'><p>text</p>", ["text"]),
+        # a self-closed iframe (Blogger's video embeds) hides nothing after it
+        ("<p>a</p><iframe src='v' /><p>after the video</p>", ["a", "after the video"]),
+        # fallback text of embeds is text, as feedparser's sanitizer keeps it
+        ("<p>safe <object data='x'>description</object></p>", ["safe description"]),
+        ("<applet code='x'>never shown</applet>kept", ["kept"]),
+        ("sa<!-- a comment -->fe", ["safe"]),
+        ("&#X61;&#x62;", ["ab"]),
     ],
 )
 def test_html_to_paragraphs(markup: str, paragraphs: list[str]) -> None:

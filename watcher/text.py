@@ -33,8 +33,13 @@ _BLOCK_TAGS = frozenset(
     legend li main menu nav ol p pre section summary table tbody td tfoot th thead tr ul
     """.split()
 )
-_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg"})
-_LOOKS_LIKE_HTML = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>|&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);")
+# Elements whose content is never text for a reader. The same three as feedparser's
+# sanitizer, so the text is the same whether or not feedparser sanitized the HTML first
+# (it does not: see parse_xml). The fallback text inside <object> or <iframe> is kept.
+_SKIP_TAGS = frozenset({"script", "style", "applet"})
+_LOOKS_LIKE_HTML = re.compile(
+    r"<\s*/?\s*[a-zA-Z][^>]*>|<!--|&(?:[a-zA-Z]+|#\d+|#[xX][0-9a-fA-F]+);"
+)
 
 
 # Typographic punctuation and spaces that the full path below would turn into spaces
@@ -130,7 +135,9 @@ class _ParagraphSplitter(HTMLParser):
             self._cut()
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
+        # `<iframe ... />`: an element already closed, with nothing inside to skip
+        if tag not in _SKIP_TAGS:
+            self.handle_starttag(tag, attrs)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP_TAGS:

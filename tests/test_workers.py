@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import pickle
 import signal
@@ -28,6 +29,8 @@ from watcher.fetch import Fetcher, FetchSettings
 from watcher.model import Item, ParsedFeed
 from watcher.parse import parse_feed
 from watcher.pipeline import Ingestor, Poller
+from watcher.prematch import FeedLabel, TopicContext
+from watcher.query import parse_query
 from watcher.runner import Progress, poll_all
 from watcher.store import feeds as feed_store
 from watcher.store import items as item_store
@@ -121,11 +124,14 @@ def _ingest_all(
     polls: list[tuple[int, bytes]],
     prepared: bool,
     monkeypatch: pytest.MonkeyPatch,
+    pool: ParsePool | None = None,
 ) -> list:
     """Ingest each (feed number, document) in turn; return what the database then holds.
 
     With `prepared`, dedup's preparation is made by parse_job only: the main process's
-    own `prepare` fails the test if it is called.
+    own `prepare` fails the test if it is called. With a `pool`, parse_job runs there
+    and matches topics too (watcher.prematch); the last element returned is then how
+    many items the main process matched itself.
     """
     urls = [f"https://example.org/{n}.xml" for n in range(max(n for n, _ in polls) + 1)]
     (tmp_path / name).mkdir()
@@ -134,12 +140,28 @@ def _ingest_all(
     try:
         feed_store.sync_feeds(db, config.feeds, time.time())
         ingestor = Ingestor(db, config)
+        matched_here = 0
+        real_match = ingestor.index.match
+
+        def counted_match(document: object) -> list:
+            nonlocal matched_here
+            matched_here += 1
+            return real_match(document)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(ingestor.index, "match", counted_match)
+        if pool is not None:
+            pool.use_topics(ingestor.topic_context)
         for number, body in polls:
             feed = feed_store.feed_by_url(db, urls[number])
             assert feed is not None
             known = item_store.content_hashes(db, feed.id)
             settings = ingestor.dedup_settings if prepared else None
-            parsed = parse_job(body, urls[number], None, settings, known)
+            if pool is None:
+                parsed = parse_job(body, urls[number], None, settings, known)
+            else:
+                label = FeedLabel(ingestor.topic_context.key, feed.name, feed.config_url, feed.url)
+                job = pool.submit(parse_job, body, urls[number], None, settings, known, label)
+                parsed = job.result(timeout=60)
             with monkeypatch.context() as patch:
                 if prepared:
                     patch.setattr("watcher.dedup.store.prepare", _no_preparing)
@@ -151,6 +173,11 @@ def _ingest_all(
             ).fetchall(),
             db.execute("SELECT original_id, item_id FROM republications ORDER BY 1, 2").fetchall(),
             db.execute("SELECT item_id, channel, kind FROM alerts ORDER BY item_id").fetchall(),
+            [
+                {k: v for k, v in json.loads(payload).items() if k != "created"}
+                for (payload,) in db.execute("SELECT payload FROM alerts ORDER BY item_id")
+            ],
+            matched_here,
         ]
     finally:
         db.close()
@@ -174,6 +201,43 @@ def test_ingest_decides_the_same_with_a_worker_preparation_as_without(
     assert with_workers == without
     assert with_workers[2], "the copy should be recorded as a republication"
     assert ("update",) in {row[2:] for row in with_workers[3]}, "the edit should alert"
+
+
+def test_topics_matched_in_a_worker_give_the_same_alerts_as_matched_in_the_main_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pool: ParsePool
+) -> None:
+    """Wholly new items are matched by the worker (watcher.prematch); an item with old
+    content (the edit) is matched by the main process; the alerts are the same."""
+    update = "Update: Russian and Ukrainian delegations resumed the talks in Istanbul at night."
+    wire = _rss([Entry("x", "Talks open in Istanbul", [LEAD, SECOND, THIRD])])
+    envoys = "In Istanbul, Russian and Ukrainian envoys said the talks would go on."
+    partly_old = _rss([Entry("z", "Prisoners", [SECOND, envoys])])
+    edited = _rss([Entry("x", "Talks open in Istanbul", [LEAD, SECOND, THIRD, update])])
+    polls = [(0, _document()), (1, wire), (2, partly_old), (1, edited)]
+    in_worker = _ingest_all(tmp_path, "workers", polls, True, monkeypatch, pool=pool)
+    in_main = _ingest_all(tmp_path, "plain", polls, False, monkeypatch)
+    assert in_worker[:-1] == in_main[:-1]
+    assert len(in_worker[4]) == 3, "the first item, the partly new one and the edit alert"
+    # 5 items may alert (a, b, c, z, the edit); the worker's match held for a and c,
+    # wholly new, not for b, which repeats a paragraph of a
+    assert (in_main[-1], in_worker[-1]) == (5, 3)
+
+
+def test_a_worker_with_other_topics_leaves_matching_to_the_main_process(
+    pool: ParsePool,
+) -> None:
+    """A result made with the topics of a config since reloaded is never used."""
+    config_topics = TopicContext.of({"talks": parse_query("istanbul")})
+    pool.use_topics(config_topics)
+    label = FeedLabel("another-config", None, "https://example.org/", "https://example.org/")
+    job = pool.submit(parse_job, _document(), "https://example.org/", None, DedupSettings(),
+                      frozenset(), label)  # fmt: skip
+    assert job.result(timeout=60).prematched == ()
+    label = dataclasses.replace(label, topics_key=config_topics.key)
+    job = pool.submit(parse_job, _document(), "https://example.org/", None, DedupSettings(),
+                      frozenset(), label)  # fmt: skip
+    matched = [[name for name, _ in m.matches] for m in job.result(timeout=60).prematched if m]
+    assert matched == [["talks"], [], []]
 
 
 def test_pool_parses_in_another_process_that_yields_the_cpu(pool: ParsePool) -> None:

@@ -26,7 +26,8 @@ from watcher.dedup import DedupResult, DedupSettings, DedupStore, PreparedItem, 
 from watcher.errors import FetchError, ParseError
 from watcher.fetch import Fetcher, FetchLimits, FetchResult, Validators
 from watcher.model import Item, ParsedFeed
-from watcher.query import Document, TopicIndex
+from watcher.prematch import FeedLabel, PreMatch, TopicContext, alert_document
+from watcher.query import TopicIndex
 from watcher.store import items as item_store
 from watcher.store import outbox
 from watcher.store.feeds import FeedState
@@ -83,7 +84,8 @@ class Ingestor:
         self.config = config
         self.dedup = DedupStore(db)
         self.dedup_settings = dedup_settings(config)
-        self.index = TopicIndex(list(config.queries.items()))
+        self.topic_context = TopicContext.of(config.queries)
+        self.index = TopicIndex(list(self.topic_context.topics))
         self.topics = {t.name: t for t in config.settings.topics}
 
     def _is_backfill_silent(self, feed: FeedState, item: Item, now: float) -> bool:
@@ -100,17 +102,25 @@ class Ingestor:
         stored = item_store.find_items(self.db, feed.id, keys)
         unchanged: list[int] = []
         feed_name = feed.name or parsed.title or feed.config_url
-        # dedup's preparation of each item, when a parse worker made it (None: make it here)
+        # dedup's preparation and topic matches of each item, when a parse worker made
+        # them (None: make them here)
         ready = parsed.prepared if isinstance(parsed, PreparedFeed) else ()
+        prematched = parsed.prematched if isinstance(parsed, PreparedFeed) else ()
         with self.db.atomic():
             for index, item in enumerate(parsed.items):
                 previous = stored.get(item.key)
                 if previous is not None and previous.content_hash == item.content_hash:
                     unchanged.append(previous.id)
                     continue
-                prepared = ready[index] if index < len(ready) else None
                 item_id = self._ingest_item(
-                    feed, feed_name, item, previous, now, result, prepared=prepared
+                    feed,
+                    feed_name,
+                    item,
+                    previous,
+                    now,
+                    result,
+                    prepared=ready[index] if index < len(ready) else None,
+                    prematched=prematched[index] if index < len(prematched) else None,
                 )
                 # a feed listing one identity twice: the second copy is an edit of the first
                 stored[item.key] = item_store.StoredItem(item_id, feed.id, item.content_hash, now)
@@ -126,6 +136,7 @@ class Ingestor:
         now: float,
         result: IngestResult,
         prepared: PreparedItem | None = None,
+        prematched: PreMatch | None = None,
     ) -> int:
         """Record one new or changed item; return its row id."""
         assessment = self.dedup.assess(
@@ -157,7 +168,7 @@ class Ingestor:
         if self._is_backfill_silent(feed, item, now):
             result.silent += 1
             return item_id
-        self._queue_alerts(feed, feed_name, item, item_id, assessment, now, result)
+        self._queue_alerts(feed, feed_name, item, item_id, assessment, now, result, prematched)
         return item_id
 
     def _queue_alerts(
@@ -169,18 +180,23 @@ class Ingestor:
         assessment: DedupResult,
         now: float,
         result: IngestResult,
+        prematched: PreMatch | None = None,
     ) -> None:
-        """Match the item's new content; queue one alert per channel of the matched topics."""
-        document = Document(
-            title=item.title if assessment.title_is_new else "",
-            paragraphs=tuple(assessment.new_paragraphs),
-            feed=feed_name,
-            author=item.author or "",
-            categories=tuple(item.categories),
-            link=item.link or "",
-            feed_url=feed.url,
-        )
-        matches = self.index.match(document)
+        """Match the item's new content (unless a parse worker matched that very content
+        already); queue one alert per channel of the matched topics."""
+        if prematched is not None and prematched.applies(
+            self.topic_context.key, feed_name, feed.url, assessment
+        ):
+            matches = list(prematched.matches)
+        else:
+            document = alert_document(
+                item,
+                title_is_new=assessment.title_is_new,
+                new_paragraphs=assessment.new_paragraphs,
+                feed_name=feed_name,
+                feed_url=feed.url,
+            )
+            matches = self.index.match(document)
         if not matches:
             return
         by_channel: dict[str, list[TopicHit]] = defaultdict(list)
@@ -249,6 +265,8 @@ class Poller:
         self.clock = clock
         self.ingestor = Ingestor(db, config)
         self.specs = {spec.url: spec for spec in config.feeds}
+        if isinstance(executor, ParsePool):
+            executor.use_topics(self.ingestor.topic_context)
 
     async def _parse(
         self, body: bytes, url: str, content_type: str | None, feed: FeedState | None = None
@@ -267,7 +285,7 @@ class Poller:
         job: tuple = (_parse_job, body, url, content_type)
         if isinstance(self.executor, ProcessPoolExecutor | ParsePool):
             known = item_store.content_hashes(self.db, feed.id) if feed else frozenset()
-            job = (*job, self.ingestor.dedup_settings, known)
+            job = (*job, self.ingestor.dedup_settings, known, self._label(feed))
         try:
             return await loop.run_in_executor(self.executor, *job)
         except BrokenProcessPool:
@@ -276,6 +294,18 @@ class Poller:
             return await loop.run_in_executor(self.executor, *job)
         except BrokenProcessPool as exc:
             raise ParseError("the parser process died on this document (twice)") from exc
+
+    def _label(self, feed: FeedState | None) -> FeedLabel | None:
+        """What a parse worker needs to match this feed's items (watcher.prematch)."""
+        if feed is None or not isinstance(self.executor, ParsePool):
+            return None
+        topics_key = self.executor.topics_key
+        if topics_key != self.ingestor.topic_context.key:
+            return None
+        silent_before = None
+        if feed.never_polled_ok:
+            silent_before = self.clock() - self.config.settings.backfill
+        return FeedLabel(topics_key, feed.name, feed.config_url, feed.url, silent_before)
 
     async def poll(self, feed: FeedState) -> PollOutcome:
         spec = self.specs.get(feed.config_url) or feedcare.default_spec(

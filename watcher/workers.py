@@ -49,8 +49,10 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from watcher.dedup.decide import DedupSettings, PreparedItem, prepare
-from watcher.model import ParsedFeed
+from watcher.model import Item, ParsedFeed
 from watcher.parse import parse_feed
+from watcher.prematch import FeedLabel, PreMatch, TopicContext, prematch
+from watcher.query import TopicIndex
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +71,16 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _worker_init() -> None:
+# In a worker: the topics it matches with (watcher.prematch), set when it starts.
+_topics: TopicContext | None = None
+_index: TopicIndex | None = None
+
+
+def _worker_init(topics: TopicContext | None = None) -> None:
     """The main process decides when workers stop, and comes first for the CPU; see the
-    module docstring."""
+    module docstring. `topics` are what this worker matches items with."""
+    global _topics, _index
+    _topics, _index = topics, None
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
@@ -105,6 +114,8 @@ class PreparedFeed(ParsedFeed):
     """
 
     prepared: tuple[PreparedItem | None, ...] = ()
+    # `prematched[i]`: item i's topics if dedup finds none of it stored (watcher.prematch)
+    prematched: tuple[PreMatch | None, ...] = ()
 
 
 def parse_job(
@@ -113,26 +124,61 @@ def parse_job(
     content_type: str | None,
     dedup: DedupSettings | None = None,
     known: frozenset[str] = frozenset(),
+    label: FeedLabel | None = None,
 ) -> ParsedFeed:
     """Parse one document; in a worker process, do there what needs no database.
 
     Lives here, not in watcher.pipeline, so a worker imports the parser and dedup's pure
     part only. Each item's content hash is computed here (it is pickled with the item);
     with `dedup` settings, each item whose content hash is not in `known` (the hashes the
-    feed's stored items have) is prepared for dedup too.
+    feed's stored items have) is prepared for dedup too, and with the feed's `label`
+    matched against this worker's topics as if nothing of it were stored.
     """
     parsed = parse_feed(body, url=url, content_type=content_type)
     for item in parsed.items:
         _ = item.content_hash
     if dedup is None:
         return parsed
+    prepared = tuple(
+        None if item.content_hash in known else prepare(item, dedup) for item in parsed.items
+    )
     return PreparedFeed(
         # every ParsedFeed field, so one added there is never dropped here
         **{f.name: getattr(parsed, f.name) for f in fields(parsed)},
-        prepared=tuple(
-            None if item.content_hash in known else prepare(item, dedup) for item in parsed.items
-        ),
+        prepared=prepared,
+        prematched=_prematch_all(parsed, prepared, dedup, label),
     )
+
+
+def _prematch_all(
+    parsed: ParsedFeed,
+    prepared: tuple[PreparedItem | None, ...],
+    dedup: DedupSettings,
+    label: FeedLabel | None,
+) -> tuple[PreMatch | None, ...]:
+    global _index
+    if label is None or _topics is None or _topics.key != label.topics_key:
+        return ()
+    if _index is None:
+        _index = TopicIndex(list(_topics.topics))
+    index = _index
+    feed_name = label.feed_name(parsed.title)
+
+    def one(item: Item, ready: PreparedItem | None) -> PreMatch | None:
+        if ready is None or _silent(item, label):
+            return None
+        return prematch(item, ready, index=index, topics_key=label.topics_key,
+                        feed_name=feed_name, feed_url=label.url, settings=dedup)  # fmt: skip
+
+    return tuple(one(item, ready) for item, ready in zip(parsed.items, prepared, strict=True))
+
+
+def _silent(item: Item, label: FeedLabel) -> bool:
+    """A backfilled item that will not alert: not worth matching here (if the main
+    process decides otherwise, it matches the item itself)."""
+    if label.silent_before is None:
+        return False
+    return item.published is None or item.published.timestamp() < label.silent_before
 
 
 class ParsePool(Executor):
@@ -149,6 +195,7 @@ class ParsePool(Executor):
         self._lock = threading.Lock()
         self._closed = False
         self._submitted = 0
+        self._topics: TopicContext | None = None
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
@@ -156,7 +203,23 @@ class ParsePool(Executor):
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_worker_init,
+            initargs=(self._topics,),
         )
+
+    @property
+    def topics_key(self) -> str | None:
+        """The key of the topics the workers match with (None: they do not match)."""
+        return self._topics.key if self._topics else None
+
+    def use_topics(self, topics: TopicContext) -> None:
+        """Workers match items with these topics from now on. Other topics replace the
+        pool (workers start on the next document); documents the old one holds are
+        still parsed, and their results tell which topics they were matched with."""
+        with self._lock:
+            if self._closed or (self._topics is not None and self._topics.key == topics.key):
+                return
+            self._topics = topics
+            self._replace()
 
     def _replace(self) -> None:
         old, self._pool, self._submitted = self._pool, self._new_pool(), 0

@@ -25,17 +25,15 @@ from __future__ import annotations
 
 import codecs
 import io
-import math
 import re
-import time
 import xml.sax
-from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
 
 from watcher.errors import ParseError
-from watcher.rawfeed import RawEntry, RawFeed, plain_text, unique
+from watcher.parse_fast import read_plain
+from watcher.rawfeed import RawEntry, RawFeed, plain_text, ttl_seconds, unique, utc_datetime
 from watcher.text import html_to_paragraphs
 from watcher.urls import resolve_link
 
@@ -76,13 +74,6 @@ _SUSPECT_CHARREF = re.compile(
 # A numeric character reference; group 2 peeks at a reference right after it (a UTF-16 pair).
 _CHARREFS = re.compile(rb"&#([xX][0-9A-Fa-f]+|[0-9]+);(?:(?=&#([xX][0-9A-Fa-f]+|[0-9]+);))?")
 
-_UPDATE_PERIODS = {
-    "hourly": 3600.0,
-    "daily": 86400.0,
-    "weekly": 7 * 86400.0,
-    "monthly": 30 * 86400.0,
-    "yearly": 365 * 86400.0,
-}
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
@@ -92,6 +83,10 @@ def read_xml(body: bytes, *, url: str = "", content_type: str | None = None) -> 
     body, charset = _to_ascii_compatible(body, _declared_charset(content_type), warnings)
     check_entities(body)
     body = fix_charrefs(body)
+    plain = read_plain(body, url=url, charset=charset)
+    if plain is not None:  # a plain RSS 2.0 or Atom 1.0 document: as feedparser, faster
+        plain.warnings[:0] = warnings
+        return plain
     headers = {
         "content-type": f"application/xml; charset={charset}" if charset else "application/xml"
     }
@@ -132,7 +127,9 @@ def read_xml(body: bytes, *, url: str = "", content_type: str | None = None) -> 
         link=resolve_link(_string(feed.get("link")), url),
         entries=[_entry(dict(entry), url) for entry in entries if isinstance(entry, dict)],
         warnings=warnings,
-        ttl_seconds=_ttl_seconds(feed),
+        ttl_seconds=ttl_seconds(
+            feed.get("ttl"), feed.get("sy_updateperiod"), feed.get("sy_updatefrequency")
+        ),
         extra=extra,
     )
 
@@ -312,8 +309,8 @@ def _entry(entry: dict[str, Any], url: str) -> RawEntry:
         guid=guid.strip() or None,
         title=plain_text(entry.get("title")),
         link=resolve_link(_string(entry.get("link")), url),
-        published=_utc(entry.get("published_parsed")),
-        updated=_utc(entry.get("updated_parsed")),
+        published=utc_datetime(entry.get("published_parsed")),
+        updated=utc_datetime(entry.get("updated_parsed")),
         author=_author(entry),
         categories=unique([plain_text(_tag_text(tag)) for tag in entry.get("tags") or []]),
         paragraphs=_paragraphs(entry),
@@ -349,40 +346,6 @@ def _tag_text(tag: object) -> str:
     if not isinstance(tag, dict):
         return ""
     return _string(tag.get("term")) or _string(tag.get("label"))
-
-
-def _utc(value: object) -> datetime | None:
-    """feedparser's *_parsed (a UTC struct_time) as an aware datetime."""
-    if not isinstance(value, time.struct_time):
-        return None
-    try:
-        # a leap second (60) or feedparser's 61 would make datetime refuse the value
-        return datetime(*value[:5], min(value[5], 59), tzinfo=UTC)
-    except (ValueError, OverflowError):
-        return None
-
-
-def _ttl_seconds(feed: dict[str, Any]) -> float | None:
-    """RSS <ttl> (minutes), else sy:updatePeriod / sy:updateFrequency."""
-    minutes = _number(feed.get("ttl"))
-    if minutes is not None and minutes > 0:
-        return minutes * 60
-    period, frequency = feed.get("sy_updateperiod"), feed.get("sy_updatefrequency")
-    if period is None and frequency is None:
-        return None
-    seconds = _UPDATE_PERIODS.get(_string(period).strip().lower() or "daily")
-    times = 1.0 if frequency is None else _number(frequency)
-    if seconds is None or times is None or times <= 0:
-        return None
-    return seconds / times
-
-
-def _number(value: object) -> float | None:
-    try:
-        number = float(_string(value).strip())
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _string(value: object) -> str:

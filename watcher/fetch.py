@@ -296,6 +296,13 @@ def _timeout_reason(exc: httpx.TimeoutException, limits: FetchLimits) -> str:
 # --- the fetcher --------------------------------------------------------------------------
 
 
+# Idle connections kept open: a few, for feeds that share a host. httpcore checks every
+# idle connection (a system call each) on every request and every response: with all 16
+# kept, an unchanged poll of 2,000 feeds (all 304) cost 45% more CPU than with 4, while
+# feeds on many hosts, polled minutes apart, seldom reuse a connection anyway.
+KEEPALIVE_CONNECTIONS = 4
+
+
 def make_client(
     settings: FetchSettings, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
@@ -311,7 +318,7 @@ def make_client(
         timeout=_timeout(limits),
         limits=httpx.Limits(
             max_connections=settings.max_concurrency,
-            max_keepalive_connections=settings.max_concurrency,
+            max_keepalive_connections=min(KEEPALIVE_CONNECTIONS, settings.max_concurrency),
         ),
         transport=transport,
         trust_env=settings.trust_env,

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import watcher.text
 from watcher.text import drop_repeats, html_to_paragraphs, normalize, tokenize, word_count
 
 
@@ -88,3 +89,23 @@ def test_repeated_lead_is_kept_once() -> None:
 
 def test_repeats_compare_in_normal_form() -> None:
     assert drop_repeats(["“Quoted” text", '"quoted" TEXT', "other"]) == ["“Quoted” text", "other"]
+
+
+_FRAGMENTS = [
+    "<p>", "</p>", "<br>", "<br/>", "<br />", "</br>", "<div class='lead'>", "</div>",
+    "<b>", "</b>", '<a href="https://example.org/?a=1&amp;b=2">', "</a>", "<P>", "<LI>",
+    "<span title='it\"s'>", "<img src=x alt=\"a > b\">", "<h2>", "</h2>", "<script>",
+    "</script>", "<style>", "<!-- note -->", "<![CDATA[x]]>", "<iframe src='v' />",
+    "<object>", "</object>", "<?php ?>", "<", ">", "&amp;", "&nbsp;", "&#8217;", "&#X61;",
+    "&bogus;", "&", "Talks", " in ", "Istanbul", "\n", "  ", "\xa0", "Zelenskyy's", "é",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=40))
+def test_the_regex_reading_of_simple_markup_equals_html_parsers(fragments: list[str]) -> None:
+    """html_to_paragraphs reads plain news markup with a regex, the rest with HTMLParser;
+    wherever the regex path answers, it must answer what HTMLParser would."""
+    markup = "".join(fragments)
+    fast = watcher.text._simple_paragraphs(markup)
+    if fast is not None:
+        assert fast == watcher.text._html_parser_paragraphs(markup)

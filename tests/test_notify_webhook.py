@@ -23,8 +23,9 @@ from tests.support.outbox_data import (
     queue_alert,
     status_of,
 )
-from watcher.notify.delivery import Deliverer, DeliveryReport
+from watcher.notify.delivery import ChannelReport, Deliverer, DeliveryReport
 from watcher.notify.webhook import verify_signature
+from watcher.runner import deliver_until
 from watcher.store import open_database, outbox
 
 SECRET = "whsec-7f3a9c1e-never-log-me"
@@ -492,3 +493,42 @@ def test_next_due_tells_the_daemon_when_to_come_back(db, hook):
     assert deliverer.next_due(T0) == T0 - T0 % 86400 + 86400
     queue_alert(db, channel="hook", created=T0 + 5)
     assert deliverer.next_due(T0) == T0 + 5
+
+
+# --- `watcher once` delivers while it polls ----------------------------------------------------
+
+
+def test_deliver_until_sends_what_is_queued_meanwhile_and_finishes_its_pass(db, hook):
+    """Alerts queued while `deliver_until` runs go out in its next pass; after `stop`,
+    the pass under way ends normally and the report covers every pass."""
+    first = queue_alert(db, channel="hook")
+    settings = make_settings(webhook(hook.url()))
+
+    async def run() -> DeliveryReport:
+        deliverer = Deliverer(db, settings, clock=lambda: T0)
+        stop = asyncio.Event()
+        task = asyncio.create_task(deliver_until(deliverer, stop))
+        while hook.delivery_ids() != {first: 1}:
+            await asyncio.sleep(0.01)
+        second = queue_alert(db, channel="hook", key="second")
+        while second not in hook.delivery_ids():
+            await asyncio.sleep(0.01)
+        stop.set()
+        try:
+            return await task
+        finally:
+            await deliverer.aclose()
+
+    report = asyncio.run(asyncio.wait_for(run(), 30))
+    assert report.sent == 2 and report.pending == 0
+    assert len(hook.requests) == 2
+
+
+def test_reports_of_two_passes_add_up_and_keep_the_later_backlog() -> None:
+    early = DeliveryReport({"hook": ChannelReport(sent=3, messages=3, failed=1, deferred=2)}, 5)
+    later = DeliveryReport(
+        {"hook": ChannelReport(sent=2, messages=1, dead=1), "mail": ChannelReport(sent=1)}, 0
+    )
+    both = early.then(later)
+    assert (both.sent, both.messages, both.failed, both.dead) == (6, 4, 1, 1)
+    assert (both.deferred, both.pending) == (0, 0)

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from watcher.config import Config
 from watcher.fetch import Fetcher, FetchSettings
-from watcher.notify.delivery import Deliverer
+from watcher.notify.delivery import Deliverer, DeliveryReport
 from watcher.pipeline import Poller, PollOutcome
 from watcher.report import outcome_line
 from watcher.store import feeds as feed_store
@@ -87,6 +87,33 @@ async def poll_all(
             task.cancel()
 
 
+DELIVER_EVERY = 1.0  # seconds between delivery passes while `once` still polls
+
+
+async def deliver_until(deliverer: Deliverer, stop: asyncio.Event) -> DeliveryReport:
+    """Deliver what is due, pass after pass, until `stop` is set; what they did.
+
+    Alerts go out while the rest of the feeds are still polled, as the daemon sends
+    them, rather than all after the last feed: on a poll of thousands of feeds the
+    main process then sends while the parse workers are busy, not after. A pass under
+    way is finished, never cancelled, so no alert is sent without being recorded.
+    """
+    report = DeliveryReport()
+    while not stop.is_set():
+        report = report.then(await deliverer.deliver_due())
+        try:
+            await asyncio.wait_for(stop.wait(), DELIVER_EVERY)
+        except TimeoutError:
+            pass
+    return report
+
+
+def _prints_alerts(config: Config) -> bool:
+    """A console channel prints alerts where `once` prints its feed lines: those wait
+    until every feed is polled, so neither interrupts the other."""
+    return any(ch.type == "console" for ch in config.settings.channels.values())
+
+
 async def run_once(config: Config, *, progress: bool = False) -> int:
     started = time.monotonic()
     db = open_database(config.database_path)
@@ -97,6 +124,11 @@ async def run_once(config: Config, *, progress: bool = False) -> int:
         outcomes: list[PollOutcome] = []
         color = sys.stdout.isatty()
         pool = make_parse_pool()
+        deliverer = Deliverer(db, config)
+        stop_delivering = asyncio.Event()
+        meanwhile: asyncio.Task[DeliveryReport] | None = None
+        if not _prints_alerts(config):
+            meanwhile = asyncio.create_task(deliver_until(deliverer, stop_delivering))
         try:
             async with Fetcher(fetch_settings(config)) as fetcher:
                 poller = Poller(db, config, fetcher, executor=pool)
@@ -106,8 +138,10 @@ async def run_once(config: Config, *, progress: bool = False) -> int:
                     bar.clear()
                     print(outcome_line(outcome, color), flush=True)
         finally:
+            stop_delivering.set()
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+            early = await meanwhile if meanwhile is not None else DeliveryReport()
         bar.clear()
         failed = sum(1 for o in outcomes if not o.ok)
         print(
@@ -117,9 +151,8 @@ async def run_once(config: Config, *, progress: bool = False) -> int:
             f" {sum(o.ingest.republications for o in outcomes)} republications,"
             f" {sum(o.ingest.alerts for o in outcomes)} alerts queued"
         )
-        deliverer = Deliverer(db, config)
         try:
-            delivered = await deliverer.deliver_due()
+            delivered = early.then(await deliverer.deliver_due())
         finally:
             await deliverer.aclose()
         print(delivered.summary(), flush=True)

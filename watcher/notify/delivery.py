@@ -91,6 +91,26 @@ class DeliveryReport:
     def deferred(self) -> int:
         return self._total("deferred")
 
+    def then(self, later: DeliveryReport) -> DeliveryReport:
+        """This pass followed by a `later` one, as one report: alerts sent, failed or
+        dead in either; held back and pending as the later pass left them."""
+        merged = DeliveryReport(pending=later.pending)
+        for name in {**self.channels, **later.channels}:
+            first, second = self.channels.get(name), later.channels.get(name)
+            if first is None or second is None:
+                merged.channels[name] = first or second  # type: ignore[assignment]
+                continue
+            merged.channels[name] = ChannelReport(
+                sent=first.sent + second.sent,
+                messages=first.messages + second.messages,
+                failed=first.failed + second.failed,
+                dead=first.dead + second.dead,
+                deferred=second.deferred,
+                errors=first.errors + second.errors,
+                latencies=first.latencies + second.latencies,
+            )
+        return merged
+
     def summary(self) -> str:
         """One line for `watcher once`: what was delivered, what failed, what waits."""
         parts = [f"{self.sent} alert{'s' * (self.sent != 1)} delivered"]

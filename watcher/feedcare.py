@@ -22,6 +22,7 @@ from watcher.fetch import FetchResult
 from watcher.model import ParsedFeed
 from watcher.store import feeds as feed_store
 from watcher.store import outbox
+from watcher.store.db import transaction
 from watcher.store.feeds import FeedState
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ def record_success(
     `parsed` is None when the body was not parsed (304, or the same bytes as last time):
     the feed's ttl is then the one stored from its last parsed body.
     """
-    with db.atomic():
+    with transaction(db):
         stats = refresh_history(db, feed, now=now, force=new_items > 0)
         ttl = parsed.ttl_seconds if parsed is not None else feed.ttl_hint
         hints = polling.Hints(fetched.max_age, fetched.expires_in, ttl)
@@ -170,7 +171,7 @@ def record_failure(
             retry_after=getattr(exc, "retry_after", None),
             rng=rng,
         )
-    with db.atomic():
+    with transaction(db):
         feed_store.record_failure(
             db,
             feed.id,

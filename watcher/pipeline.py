@@ -25,11 +25,13 @@ from watcher.config import Config, FeedSpec
 from watcher.dedup import DedupResult, DedupSettings, DedupStore, PreparedItem, Verdict
 from watcher.errors import FetchError, ParseError
 from watcher.fetch import Fetcher, FetchLimits, FetchResult, Validators
+from watcher.groupcommit import GroupCommit
 from watcher.model import Item, ParsedFeed
 from watcher.prematch import FeedLabel, PreMatch, TopicContext, alert_document
 from watcher.query import TopicIndex
 from watcher.store import items as item_store
 from watcher.store import outbox
+from watcher.store.db import transaction
 from watcher.store.feeds import FeedState
 from watcher.workers import ParsePool, PreparedFeed, parse_job
 
@@ -106,7 +108,7 @@ class Ingestor:
         # them (None: make them here)
         ready = parsed.prepared if isinstance(parsed, PreparedFeed) else ()
         prematched = parsed.prematched if isinstance(parsed, PreparedFeed) else ()
-        with self.db.atomic():
+        with transaction(self.db):
             for index, item in enumerate(parsed.items):
                 previous = stored.get(item.key)
                 if previous is not None and previous.content_hash == item.content_hash:
@@ -256,8 +258,12 @@ class Poller:
         executor: Executor | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.time,
+        writes: GroupCommit | None = None,
     ):
+        """`writes` groups the database writes of polls that end close together into one
+        commit (watcher.groupcommit); without it every poll commits its own at once."""
         self.db = db
+        self.writes = writes or GroupCommit(db)
         self.config = config
         self.fetcher = fetcher
         self.executor = executor
@@ -319,20 +325,26 @@ class Poller:
                 validators=Validators(etag=feed.etag, last_modified=feed.last_modified),
                 limits=limits_for(spec, self.config),
             )
-            now = self.clock()
             if fetched.status == 304 or (
                 fetched.body_hash is not None and fetched.body_hash == feed.body_hash
             ):
-                self._succeeded(feed, now, spec, fetched)
+                await self.writes.run(lambda: self._succeeded(feed, self.clock(), spec, fetched))
                 status = "not-modified" if fetched.status == 304 else "unchanged"
                 return PollOutcome(feed.id, feed.url, name, status, time.monotonic() - started)
             assert fetched.body is not None
             parsed = await self._parse(fetched.body, fetched.final_url, fetched.content_type, feed)
         except (FetchError, ParseError) as exc:
-            return self._failed(feed, exc, spec, started)
-        now = self.clock()
-        ingest = self.ingestor.ingest(feed, parsed, now)
-        self._succeeded(feed, now, spec, fetched, parsed=parsed, new=ingest.new_items)
+            problem = exc
+            return await self.writes.run(lambda: self._failed(feed, problem, spec, started))
+
+        def record() -> IngestResult:
+            """The feed's new items and its poll state, in one transaction."""
+            now = self.clock()
+            ingest = self.ingestor.ingest(feed, parsed, now)
+            self._succeeded(feed, now, spec, fetched, parsed=parsed, new=ingest.new_items)
+            return ingest
+
+        ingest = await self.writes.run(record)
         status = "changed" if ingest.new_items or ingest.updated_items else "unchanged"
         return PollOutcome(
             feed.id,

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 
 from watcher.config import Config
 from watcher.fetch import Fetcher, FetchSettings
+from watcher.groupcommit import WINDOW as GROUP_WINDOW
+from watcher.groupcommit import GroupCommit
 from watcher.notify.delivery import Deliverer, DeliveryReport
 from watcher.pipeline import Poller, PollOutcome
 from watcher.report import outcome_line
@@ -131,7 +133,10 @@ async def run_once(config: Config, *, progress: bool = False) -> int:
             meanwhile = asyncio.create_task(deliver_until(deliverer, stop_delivering))
         try:
             async with Fetcher(fetch_settings(config)) as fetcher:
-                poller = Poller(db, config, fetcher, executor=pool)
+                writes = GroupCommit(
+                    db, window=float(__import__("os").environ.get("GW", GROUP_WINDOW))
+                )
+                poller = Poller(db, config, fetcher, executor=pool, writes=writes)
                 limit = inflight_limit(config, pool.workers if pool else 1)
                 async for outcome in poll_all(poller, feeds, bar, limit=limit):
                     outcomes.append(outcome)
@@ -143,6 +148,10 @@ async def run_once(config: Config, *, progress: bool = False) -> int:
                 pool.shutdown(wait=True, cancel_futures=True)
             early = await meanwhile if meanwhile is not None else DeliveryReport()
         bar.clear()
+        import os
+
+        if os.environ.get("GC_DEBUG"):
+            print("GROUPS", writes.commits, file=sys.stderr)
         failed = sum(1 for o in outcomes if not o.ok)
         print(
             f"{len(outcomes)} feeds polled in {time.monotonic() - started:.1f}s:"

@@ -21,6 +21,8 @@ from watcher import feedcare
 from watcher.config import Config, load_config
 from watcher.errors import ConfigError
 from watcher.fetch import Fetcher
+from watcher.groupcommit import WINDOW as GROUP_WINDOW
+from watcher.groupcommit import GroupCommit
 from watcher.metrics import ServiceMetrics
 from watcher.monitor import Health, MonitorServer, judge_liveness, probe_database
 from watcher.notify.delivery import Deliverer
@@ -55,7 +57,10 @@ class Service:
         self.fetcher = Fetcher(fetch_settings(config))
         # parse workers, one per core (started on the first document), kept across reloads
         self.parse_pool = make_parse_pool()
-        self.poller = Poller(self.db, config, self.fetcher, executor=self.parse_pool)
+        self.writes = GroupCommit(self.db, window=GROUP_WINDOW)
+        self.poller = Poller(
+            self.db, config, self.fetcher, executor=self.parse_pool, writes=self.writes
+        )
         self.deliverer = Deliverer(self.db, config)
         self.inflight: set[asyncio.Task] = set()
         self.stopping = False
@@ -235,7 +240,9 @@ class Service:
         feed_store.sync_feeds(self.db, new.feeds, time.time())
         old_fetcher, old_deliverer = self.fetcher, self.deliverer
         self.fetcher = Fetcher(fetch_settings(new))
-        self.poller = Poller(self.db, new, self.fetcher, executor=self.parse_pool)
+        self.poller = Poller(
+            self.db, new, self.fetcher, executor=self.parse_pool, writes=self.writes
+        )
         self.deliverer = Deliverer(self.db, new)
         self.schedule_all()
         # in-flight polls still hold the old fetcher; close it once they are done
@@ -334,6 +341,7 @@ class Service:
                 self.parse_pool.terminate()
         await self.fetcher.aclose()
         await self.deliverer.aclose()
+        self.writes.flush()  # polls that ended in the last moments (cancelled ones do not count)
         self.db.close()
         self.notifier.close()
         log.info("stopped")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
@@ -72,3 +74,19 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open database {path}: {exc}") from exc
     return db
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """A transaction of its own, or the caller's when one is open (a group commit).
+
+    Not a savepoint inside the caller's: SQLite copies every page a savepoint changes
+    to a sub-journal so it can be rolled back alone, which made a grouped poll cost more
+    than a poll committed on its own. watcher.groupcommit rolls back the whole group
+    instead, on the rare failure, and runs its polls again one by one.
+    """
+    if db.conn.in_transaction:
+        yield db
+        return
+    with db.atomic():
+        yield db

@@ -688,8 +688,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--concurrency",
         type=int,
-        default=16,
-        help="max_concurrency in the config (default 16, watcher's default)",
+        default=32,
+        help="max_concurrency in the config (default 32, watcher's default)",
     )
     parser.add_argument(
         "--cycles",

@@ -109,6 +109,20 @@ def _to_python(
     return value
 
 
+# libyaml's parser, where PyYAML was built with it: ten times faster on a config of
+# thousands of feeds, with the same nodes and line marks.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    if _FAST_LOADER is not None:
+        try:
+            return yaml.compose(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError:
+            pass  # reported below in the pure-Python parser's words, as always
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
 def load_yaml(
     text: str, file: str, environ: Mapping[str, str] | None = None
 ) -> tuple[Any, SourceMap, list[ConfigIssue]]:
@@ -116,7 +130,7 @@ def load_yaml(
     source = SourceMap(file)
     issues: list[ConfigIssue] = []
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

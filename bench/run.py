@@ -11,7 +11,9 @@ What it does, in one run:
    a deterministic corpus from bench/corpus.py: RSS and Atom, news-sized items, wire copy
    shared across feeds.
 2. Parses every document with bare `feedparser.parse` in this process: the floor, what
-   a single-process reader spends before doing anything with the items.
+   a single-process reader spends before doing anything with the items. It is measured
+   again after the polls, and the polls are compared with the mean of the two (a shared
+   machine's speed drifts by several per cent over minutes).
 3. For each latency (default 0 and 100 ms per request), on a fresh database:
    - first poll: `python -m watcher --config … once` as a child process, so wall time,
      CPU (user + system of the process and its parse workers, from wait4) and memory
@@ -392,6 +394,7 @@ class Floor:
     items: int
     bytes: int
     load: float = 0.0
+    walls: tuple[float, ...] = ()  # each measurement, when this is their mean
 
 
 def feedparser_floor(documents: list[bytes]) -> Floor:
@@ -405,6 +408,17 @@ def feedparser_floor(documents: list[bytes]) -> Floor:
     for document in documents:
         items += len(feedparser.parse(io.BytesIO(document)).entries)
     return Floor(time.perf_counter() - wall, time.process_time() - cpu, items, size, load)
+
+
+def mean_floor(before: Floor, after: Floor) -> Floor:
+    return Floor(
+        (before.wall + after.wall) / 2,
+        (before.cpu + after.cpu) / 2,
+        before.items,
+        before.bytes,
+        before.load,
+        walls=(before.wall, after.wall),
+    )
 
 
 # --- the report --------------------------------------------------------------------------
@@ -436,6 +450,12 @@ def report(args: argparse.Namespace, floor: Floor, passes: list[Pass]) -> None:
     print(
         f"feedparser floor (bare feedparser.parse, one process): {floor.wall:.1f}s wall, "
         f"{floor.cpu:.1f}s CPU, {floor_rate:,.0f} items/s (load average {floor.load:.1f})"
+        + (
+            f"\n  the mean of {' and '.join(f'{w:.1f}s' for w in floor.walls)}, measured"
+            " before and after the polls"
+            if floor.walls
+            else ""
+        )
     )
     print()
     heads = [f"latency {p.latency_ms:g} ms" for p in passes]
@@ -569,14 +589,17 @@ def main_table(args: argparse.Namespace) -> int:
         # the server renders the same corpus meanwhile; wait for it before timing
         documents = [corpus.document(n) for n in range(corpus.feeds)]
         server.wait_ready()
-        floor = feedparser_floor(documents)
-        del documents
-        print(f"floor: {floor.items:,} items in {floor.wall:.1f}s", flush=True)
+        before = feedparser_floor(documents)
+        print(f"floor: {before.items:,} items in {before.wall:.1f}s", flush=True)
         with workspace(args.keep) as base:
             passes = [one_pass(args, server, ms, base) for ms in args.latency]
+        # again, after the polls: a shared machine's speed drifts over minutes, and the
+        # polls are compared with the mean of the two
+        after = feedparser_floor(documents)
+        print(f"floor again: {after.items:,} items in {after.wall:.1f}s", flush=True)
     finally:
         server.close()
-    report(args, floor, passes)
+    report(args, mean_floor(before, after), passes)
     return 0
 
 

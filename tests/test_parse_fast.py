@@ -113,6 +113,7 @@ def _rss(inside_item: str, namespaces: str = "", version: str = "2.0") -> str:
     [
         ("not RSS 2.0", _rss("", version="0.91")),
         ("a DOCTYPE", "<!DOCTYPE rss>" + _rss("")),
+        ("a DOCTYPE after a long comment", f"<!--{'x' * 5000}--><!doctype rss>" + _rss("")),
         ("xml:base", _rss("").replace("<channel>", '<channel xml:base="http://a/">')),
         ("markup in a text element", _rss("<description>a <b>b</b></description>")),
         ("an e-mail author", _rss("<dc:creator>a@b.org (A)</dc:creator>", DC)),

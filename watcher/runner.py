@@ -133,9 +133,7 @@ async def run_once(config: Config, *, progress: bool = False) -> int:
             meanwhile = asyncio.create_task(deliver_until(deliverer, stop_delivering))
         try:
             async with Fetcher(fetch_settings(config)) as fetcher:
-                writes = GroupCommit(
-                    db, window=float(__import__("os").environ.get("GW", GROUP_WINDOW))
-                )
+                writes = GroupCommit(db, window=GROUP_WINDOW)
                 poller = Poller(db, config, fetcher, executor=pool, writes=writes)
                 limit = inflight_limit(config, pool.workers if pool else 1)
                 async for outcome in poll_all(poller, feeds, bar, limit=limit):
@@ -148,10 +146,6 @@ async def run_once(config: Config, *, progress: bool = False) -> int:
                 pool.shutdown(wait=True, cancel_futures=True)
             early = await meanwhile if meanwhile is not None else DeliveryReport()
         bar.clear()
-        import os
-
-        if os.environ.get("GC_DEBUG"):
-            print("GROUPS", writes.commits, file=sys.stderr)
         failed = sum(1 for o in outcomes if not o.ok)
         print(
             f"{len(outcomes)} feeds polled in {time.monotonic() - started:.1f}s:"

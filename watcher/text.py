@@ -178,7 +178,7 @@ def split_plain_text(text: str) -> list[str]:
 
 
 # A start or end tag with a plain name and attributes holding no angle bracket.
-_SIMPLE_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:\s[^<>]*)?)>")
+_SIMPLE_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:\s[^<>]*)?)/?>")
 # Elements HTMLParser (in some Python version) reads as raw text, or whose content is
 # skipped: markup holding one goes through HTMLParser.
 _NOT_SIMPLE = _SKIP_TAGS | frozenset(

@@ -26,11 +26,13 @@ import sqlite_utils
 
 T = TypeVar("T")
 
-WINDOW = 0.1  # seconds a poll's writes may wait for others; nothing waits on them
+WINDOW = 0.1  # seconds a poll's writes may wait for other polls to join them
 MAX_GROUP = 8  # polls per commit at most
 
 
 class GroupCommit:
+    """Queues polls' writes and commits them together (see the module docstring)."""
+
     def __init__(
         self, db: sqlite_utils.Database, *, window: float = 0.0, max_group: int = MAX_GROUP
     ):

@@ -237,11 +237,7 @@ def _atom(root: ET.Element, url: str) -> RawFeed:
                 raise _Decline
             title = _atom_text(child)[1]
         elif tag == f"{ATOM}link":
-            href = _atom_link(child)
-            if href is not None:
-                if link is not None:
-                    raise _Decline
-                link = href
+            link = _alternate(child, link)
         elif tag == f"{ATOM}id":
             feed_id = _text(child)
         elif _local(tag) in _TAKEN_FOR_FEED_FIELDS:
@@ -263,11 +259,7 @@ def _atom_entry(entry: ET.Element, url: str) -> RawEntry:
         if _ignored(child):
             continue
         if tag == f"{ATOM}link":
-            href = _atom_link(child)
-            if href is not None:
-                if link is not None:
-                    raise _Decline
-                link = href
+            link = _alternate(child, link)
         elif tag == f"{ATOM}category":
             if len(child) or (child.text or "").strip():
                 raise _Decline
@@ -329,6 +321,17 @@ def _atom_link(element: ET.Element) -> str | None:
     if kind not in ("text/html", "application/xhtml+xml", "html"):
         raise _Decline
     return _uri(href)
+
+
+def _alternate(element: ET.Element, current: str | None) -> str | None:
+    """`current`, or the alternate link `element` gives; a second one declines (which of
+    two feedparser keeps is its own business)."""
+    href = _atom_link(element)
+    if href is None:
+        return current
+    if current is not None:
+        raise _Decline
+    return href
 
 
 def _atom_author(element: ET.Element) -> str | None:

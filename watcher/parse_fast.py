@@ -215,7 +215,7 @@ def _rss_item(item: ET.Element, url: str) -> RawEntry:
         author=author,
         categories=categories,
         contents=contents,
-        summary=summary if summary is not None else (contents[0][1] if contents else None),
+        summary=summary,
         url=url,
     )
 
@@ -296,7 +296,7 @@ def _atom_entry(entry: ET.Element, url: str) -> RawEntry:
         author=author,
         categories=categories,
         contents=contents,
-        summary=summary if summary is not None else (contents[0][1] if contents else None),
+        summary=summary,
         url=url,
     )
 
@@ -412,8 +412,10 @@ def _entry(
     summary: str | None,
     url: str,
 ) -> RawEntry:
+    if summary is None and contents:
+        summary = contents[0][1]  # feedparser copies the first content into the summary
     return RawEntry(
-        guid=guid.strip() or None if guid is not None else None,
+        guid=(guid or "").strip() or None,
         title=plain_text(title),
         link=resolve_link(link or "", url),
         published=_date(published),

@@ -50,7 +50,14 @@ class FeedStore:
         self.bodies = [b""] * corpus.feeds
         self.original: list[bytes] = []
         self.latency = 0.0
-        self.stats = {"requests": 0, "ok": 0, "not_modified": 0, "hooks": 0, "bytes": 0}
+        self.stats = {
+            "connections": 0,
+            "requests": 0,
+            "ok": 0,
+            "not_modified": 0,
+            "hooks": 0,
+            "bytes": 0,
+        }
 
     def render_all(self) -> None:
         self.original = [self._response(n) for n in range(self.corpus.feeds)]
@@ -115,6 +122,7 @@ class FeedProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.store.stats["connections"] += 1
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None

@@ -368,6 +368,7 @@ class _Progress:
     """Where a fetch is, so a deadline error can say which URL and how far it got."""
 
     chain: list[str]
+    target: httpx.URL  # chain[-1], parsed: httpx's URL parser is slow enough to matter
     received: int = 0
 
     @property
@@ -377,7 +378,7 @@ class _Progress:
 
 @dataclass(frozen=True, slots=True)
 class _Redirect:
-    target: str
+    target: httpx.URL
     status: int
 
 
@@ -436,8 +437,7 @@ class Fetcher:
         """GET `url` conditionally and follow redirects; raise a FetchError on failure."""
         validators = validators or Validators()
         limits = limits or self.settings.limits
-        _check_url(url, url)
-        progress = _Progress([url])
+        progress = _Progress([url], _check_url(url, url))
         loop = asyncio.get_running_loop()
         async with self._global:
             started = loop.time()
@@ -467,26 +467,27 @@ class Fetcher:
     ) -> tuple[_Final, bool]:
         permanent = True
         while True:
-            async with self._host_slot(progress.current, deadline):
-                outcome = await self._hop(progress.current, validators, limits, progress)
+            async with self._host_slot(progress.target.host, deadline):
+                outcome = await self._hop(progress.target, validators, limits, progress)
             if isinstance(outcome, _Final):
                 return outcome, permanent and len(progress.chain) > 1
             seen = progress.chain[:]
-            progress.chain.append(outcome.target)
+            target = str(outcome.target)
+            progress.chain.append(target)
+            progress.target = outcome.target
             trail = " -> ".join(progress.chain)
-            if outcome.target in seen:
+            if target in seen:
                 raise TooManyRedirects(progress.chain[0], f"redirect loop: {trail}")
             if len(progress.chain) - 1 > limits.max_redirects:
                 raise TooManyRedirects(
                     progress.chain[0], f"more than {limits.max_redirects} redirects: {trail}"
                 )
             permanent = permanent and outcome.status in PERMANENT_REDIRECTS
-            log.debug("redirect %s: %s -> %s", outcome.status, seen[-1], outcome.target)
+            log.debug("redirect %s: %s -> %s", outcome.status, seen[-1], target)
 
     @contextlib.asynccontextmanager
-    async def _host_slot(self, url: str, deadline: asyncio.Timeout) -> AsyncIterator[None]:
+    async def _host_slot(self, host: str, deadline: asyncio.Timeout) -> AsyncIterator[None]:
         """Hold one of the host's `per_host` slots; the deadline pauses while we queue."""
-        host = httpx.URL(url).host
         slot = self._hosts.get(host)
         if slot is None:
             slot = self._hosts[host] = _HostSlot(asyncio.Semaphore(self.settings.per_host))
@@ -511,9 +512,10 @@ class Fetcher:
                 del self._hosts[host]
 
     async def _hop(
-        self, url: str, validators: Validators, limits: FetchLimits, progress: _Progress
+        self, target: httpx.URL, validators: Validators, limits: FetchLimits, progress: _Progress
     ) -> _Final | _Redirect:
         """One request: a redirect to follow, or the final answer."""
+        url = progress.current
         headers: dict[str, bytes] = {}
         if validators.etag:
             headers["If-None-Match"] = validators.etag.encode()
@@ -521,7 +523,7 @@ class Fetcher:
             headers["If-Modified-Since"] = validators.last_modified.encode()
         try:
             async with self._client.stream(
-                "GET", url, headers=headers, timeout=_timeout(limits)
+                "GET", target, headers=headers, timeout=_timeout(limits)
             ) as response:
                 status = response.status_code
                 if status in REDIRECT_STATUSES:
@@ -605,7 +607,7 @@ def _check_url(url: str, feed_url: str) -> httpx.URL:
     return parsed
 
 
-def _location(response: httpx.Response, url: str) -> str:
+def _location(response: httpx.Response, url: str) -> httpx.URL:
     """The absolute redirect target, without fragment, in httpx's normal form."""
     location = response.headers.get("Location")
     if not location:
@@ -614,8 +616,7 @@ def _location(response: httpx.Response, url: str) -> str:
         target = httpx.URL(url).join(location.strip()).copy_with(fragment=None)
     except (httpx.InvalidURL, ValueError) as exc:
         raise FetchError(url, f"redirect to an invalid Location {location!r}") from exc
-    _check_url(str(target), url)
-    return str(target)
+    return _check_url(str(target), url)
 
 
 async def _read_body(

@@ -8,10 +8,10 @@ keep-alive limit with all connections, not the idle ones). This pool keeps idle
 connections in a list per origin, newest last, and does nothing per event but take one
 out or put one back.
 
-It hands out httpcore's own HTTP/1.1 connections, and it has no queue: how many fetches
-run at once is watcher.fetch.Fetcher's business (its global and per-host semaphores).
-httpx's transport wraps it as it would wrap httpcore's pool, mapping httpcore's errors
-to httpx's.
+It hands out watcher.http11 connections, each to one request at a time, and it has no
+queue: how many fetches run at once is watcher.fetch.Fetcher's business (its global and
+per-host semaphores). httpx's transport wraps it as it would wrap httpcore's pool,
+mapping httpcore's errors to httpx's.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from types import TracebackType
 from typing import Self
 
 import httpcore
+
+from watcher.http11 import HTTP11Connection
 
 __all__ = ["OriginPool"]
 
@@ -51,14 +53,15 @@ class OriginPool:
         network_backend: httpcore.AsyncNetworkBackend,
     ):
         self._ssl_context = ssl_context
+        ssl_context.set_alpn_protocols(["http/1.1"])
         self._max_idle = max_idle
         self._keepalive_expiry = keepalive_expiry
         self._backend = network_backend
         # idle connections by origin, oldest first; and all of them in the order they
         # became idle, for closing the longest-waiting one when there are too many
-        self._idle: dict[_Key, list[httpcore.AsyncHTTPConnection]] = {}
-        self._idle_order: OrderedDict[httpcore.AsyncHTTPConnection, _Key] = OrderedDict()
-        self._busy: set[httpcore.AsyncHTTPConnection] = set()
+        self._idle: dict[_Key, list[HTTP11Connection]] = {}
+        self._idle_order: OrderedDict[HTTP11Connection, _Key] = OrderedDict()
+        self._busy: set[HTTP11Connection] = set()
         self._swept = time.monotonic()
 
     async def __aenter__(self) -> Self:
@@ -97,8 +100,8 @@ class OriginPool:
             connection = await self._reuse(key)
             reused = connection is not None
             if connection is None:
-                connection = httpcore.AsyncHTTPConnection(
-                    origin=origin,
+                connection = HTTP11Connection(
+                    origin,
                     ssl_context=self._ssl_context,
                     keepalive_expiry=self._keepalive_expiry,
                     network_backend=self._backend,
@@ -128,7 +131,7 @@ class OriginPool:
             )
         raise httpcore.ConnectError(f"no usable connection to {origin} in {RETRIES_ON_STALE} tries")
 
-    async def _reuse(self, key: _Key) -> httpcore.AsyncHTTPConnection | None:
+    async def _reuse(self, key: _Key) -> HTTP11Connection | None:
         """The newest idle connection to this origin still good to use, if any."""
         # the pool's lists are settled before the first await: another task may run there
         stale = self._sweep()
@@ -136,7 +139,7 @@ class OriginPool:
         while key in self._idle:
             connection = self._idle[key][-1]
             self._forget(key, connection)
-            if connection.is_available() and not connection.has_expired():
+            if connection.is_idle() and not connection.has_expired():
                 found = connection
                 break
             stale.append(connection)
@@ -144,11 +147,11 @@ class OriginPool:
             await connection.aclose()
         return found
 
-    async def _discard(self, connection: httpcore.AsyncHTTPConnection) -> None:
+    async def _discard(self, connection: HTTP11Connection) -> None:
         self._busy.discard(connection)
         await connection.aclose()
 
-    async def _checkin(self, key: _Key, connection: httpcore.AsyncHTTPConnection) -> None:
+    async def _checkin(self, key: _Key, connection: HTTP11Connection) -> None:
         """A response was closed: keep its connection if it can serve another request."""
         self._busy.discard(connection)
         if not connection.is_idle():
@@ -161,14 +164,14 @@ class OriginPool:
             self._forget(its_key, oldest)
             await oldest.aclose()
 
-    def _forget(self, key: _Key, connection: httpcore.AsyncHTTPConnection) -> None:
+    def _forget(self, key: _Key, connection: HTTP11Connection) -> None:
         idle = self._idle[key]
         idle.remove(connection)
         if not idle:
             del self._idle[key]
         del self._idle_order[connection]
 
-    def _sweep(self) -> list[httpcore.AsyncHTTPConnection]:
+    def _sweep(self) -> list[HTTP11Connection]:
         """At most once a second: take out the idle connections expired or closed by the
         server, for the caller to close."""
         now = time.monotonic()
@@ -178,7 +181,7 @@ class OriginPool:
         stale = [
             (connection, key)
             for connection, key in self._idle_order.items()
-            if connection.has_expired() or not connection.is_available()
+            if connection.has_expired() or not connection.is_idle()
         ]
         for connection, key in stale:
             self._forget(key, connection)
@@ -193,7 +196,7 @@ class _ReturnedOnClose:
         stream: AsyncIterable[bytes],
         pool: OriginPool,
         key: _Key,
-        connection: httpcore.AsyncHTTPConnection,
+        connection: HTTP11Connection,
     ):
         self._stream = stream
         self._pool = pool

@@ -45,11 +45,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Self
 
-import httpcore
 import httpx
 
 from watcher import __version__
-from watcher.connpool import OriginPool
+from watcher.connpool import pooled_transport
 from watcher.errors import (
     FetchError,
     FetchTimeout,
@@ -66,7 +65,6 @@ from watcher.httputil import (
     parse_max_age,
     parse_retry_after,
 )
-from watcher.netstream import AsyncioBackend
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -329,25 +327,6 @@ def make_client(
         transport=transport,
         trust_env=settings.trust_env,
     )
-
-
-def pooled_transport(limits: httpx.Limits, *, trust_env: bool) -> httpx.AsyncHTTPTransport:
-    """httpx's transport over watcher.connpool and watcher.netstream, not httpcore's pool
-    and anyio: on a poll of thousands of unchanged feeds, those were most of the CPU.
-
-    httpx offers no argument for the pool, so the transport's is replaced. Should a
-    future httpx keep its pool elsewhere, httpx's own is left in place: slower, never
-    broken. The pool has no cap of its own: the Fetcher's semaphores are the cap.
-    """
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=trust_env)
-    if isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
-        transport._pool = OriginPool(  # type: ignore[assignment]
-            ssl_context=httpx.create_ssl_context(trust_env=trust_env),
-            max_idle=limits.max_keepalive_connections or 0,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=AsyncioBackend(),
-        )
-    return transport
 
 
 def _timeout(limits: FetchLimits) -> httpx.Timeout:

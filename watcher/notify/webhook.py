@@ -23,6 +23,7 @@ import httpx
 
 from watcher import __version__
 from watcher.config.models import WebhookChannel as WebhookSettings
+from watcher.connpool import pooled_transport
 from watcher.errors import DeliveryError, PermanentDeliveryError
 from watcher.notify import render
 from watcher.notify.base import Channel, Message, Receipt
@@ -38,8 +39,11 @@ def make_http_client(
     """The one place an HTTP client for delivery is built (tests pass `transport=`).
 
     Redirects are not followed: a POST that is redirected is a configuration problem to
-    report, not something to replay at another address.
+    report, not something to replay at another address. Each channel sends one request at
+    a time, so the pool (watcher.connpool) needs no cap of its own.
     """
+    if transport is None:
+        transport = pooled_transport(httpx.Limits(), trust_env=True)
     return httpx.AsyncClient(
         transport=transport,
         timeout=timeout,

@@ -14,10 +14,12 @@ import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 import pytest
 import trustme
 
 import watcher.fetch as fetch_module
+from watcher.connpool import pooled_transport
 from watcher.errors import FetchError
 from watcher.fetch import Fetcher, FetchSettings, Validators
 
@@ -241,3 +243,22 @@ def test_https_with_an_untrusted_certificate_says_so(
 
     reason, _ = _serve(scenario, tls=tls_server_context)
     assert reason.startswith("TLS certificate of 127.0.0.1 not trusted")
+
+
+@pytest.mark.parametrize(("keep", "expected_open"), [(None, 6), (2, 2), (0, 0)])
+def test_pooled_transport_keeps_as_many_idle_connections_as_its_limits_say(
+    keep: int | None, expected_open: int
+) -> None:
+    """httpx's max_keepalive_connections: None keeps them all, 0 none."""
+
+    async def scenario(url: str, counts: _Counts) -> int:
+        transport = pooled_transport(httpx.Limits(max_keepalive_connections=keep), trust_env=False)
+        async with httpx.AsyncClient(transport=transport) as client:
+            answers = await asyncio.gather(*(client.get(url) for _ in range(6)))
+            assert [a.status_code for a in answers] == [200] * 6
+            await asyncio.sleep(0.05)  # the server sees the closes
+            return counts.open
+
+    still_open, counts = _serve(scenario, delay=0.02)
+    assert counts.connections == 6
+    assert still_open == expected_open

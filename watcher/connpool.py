@@ -19,14 +19,14 @@ from __future__ import annotations
 import ssl
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Self
 
 import httpcore
 import httpx
 
-from watcher.http11 import HTTP11Connection
+from watcher.http11 import HTTP11Connection, ResponseBody
 from watcher.netstream import AsyncioBackend
 
 __all__ = ["OriginPool", "pooled_transport"]
@@ -40,7 +40,8 @@ _Key = tuple[bytes, bytes, int]
 
 
 class OriginPool:
-    """Idle connections per origin (scheme, host, port), at most `max_idle` in all.
+    """Idle connections per origin (scheme, host, port), at most `max_idle` in all (None:
+    no limit).
 
     `keepalive_expiry` is how long an idle connection is kept; older ones are closed
     when next looked at, and a sweep at most once a second closes the rest.
@@ -50,7 +51,7 @@ class OriginPool:
         self,
         *,
         ssl_context: ssl.SSLContext,
-        max_idle: int,
+        max_idle: int | None,
         keepalive_expiry: float | None,
         network_backend: httpcore.AsyncNetworkBackend,
     ):
@@ -124,7 +125,7 @@ class OriginPool:
             except BaseException:
                 await self._discard(connection)
                 raise
-            assert isinstance(response.stream, AsyncIterable)
+            assert isinstance(response.stream, ResponseBody)
             return httpcore.Response(
                 status=response.status,
                 headers=response.headers,
@@ -161,7 +162,7 @@ class OriginPool:
             return
         self._idle.setdefault(key, []).append(connection)
         self._idle_order[connection] = key
-        if len(self._idle_order) > self._max_idle:
+        if self._max_idle is not None and len(self._idle_order) > self._max_idle:
             oldest, its_key = next(iter(self._idle_order.items()))
             self._forget(its_key, oldest)
             await oldest.aclose()
@@ -200,11 +201,13 @@ def pooled_transport(limits: httpx.Limits, *, trust_env: bool) -> httpx.AsyncHTT
     broken. `limits.max_connections` is not enforced: the pool has no queue, and its
     users bound how many requests they make at once.
     """
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=trust_env)
+    # one TLS context, given to both: loading the CA bundle costs 30 ms of CPU each time
+    ssl_context = httpx.create_ssl_context(trust_env=trust_env)
+    transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits, trust_env=trust_env)
     if isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
         transport._pool = OriginPool(  # type: ignore[assignment]
-            ssl_context=httpx.create_ssl_context(trust_env=trust_env),
-            max_idle=limits.max_keepalive_connections or 0,
+            ssl_context=ssl_context,
+            max_idle=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=AsyncioBackend(),
         )
@@ -216,7 +219,7 @@ class _ReturnedOnClose:
 
     def __init__(
         self,
-        stream: AsyncIterable[bytes],
+        stream: ResponseBody,
         pool: OriginPool,
         key: _Key,
         connection: HTTP11Connection,
@@ -227,17 +230,14 @@ class _ReturnedOnClose:
         self._connection = connection
         self._closed = False
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for part in self._stream:
-            yield part
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._stream.__aiter__()
 
     async def aclose(self) -> None:
         if self._closed:
             return
         self._closed = True
         try:
-            aclose = getattr(self._stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await self._stream.aclose()
         finally:
             await self._pool._checkin(self._key, self._connection)

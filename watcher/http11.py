@@ -24,7 +24,7 @@ from typing import Any
 import h11
 import httpcore
 
-__all__ = ["HTTP11Connection"]
+__all__ = ["HTTP11Connection", "ResponseBody"]
 
 READ_SIZE = 64 * 1024
 MAX_HEAD = 100 * 1024  # most bytes of a response head buffered unfinished (as httpcore)
@@ -105,7 +105,7 @@ class HTTP11Connection:
         return httpcore.Response(
             status=head.status_code,
             headers=head.headers.raw_items(),
-            content=_Body(self, timeouts.get("read")),
+            content=ResponseBody(self, timeouts.get("read")),
             extensions={
                 "http_version": b"HTTP/" + head.http_version,
                 "reason_phrase": head.reason,
@@ -191,7 +191,7 @@ class HTTP11Connection:
             await self.aclose()
 
 
-class _Body:
+class ResponseBody:
     """The response body as httpcore hands it to httpx: chunks, then aclose()."""
 
     def __init__(self, connection: HTTP11Connection, timeout: float | None):

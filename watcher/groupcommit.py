@@ -26,8 +26,11 @@ import sqlite_utils
 
 T = TypeVar("T")
 
-WINDOW = 0.1  # seconds a poll's writes may wait for other polls to join them
-MAX_GROUP = 8  # polls per commit at most
+# A group's writes run in one callback, so a group stalls the event loop while it commits
+# (16 polls of 30 new items: about a quarter of a second). Against 0.1 s and 8, on first
+# polls of 2,000 feeds: 1-4 s less wall time and a quarter less system time (WAL writes).
+WINDOW = 0.25  # seconds a poll's writes may wait for other polls to join them
+MAX_GROUP = 16  # polls per commit at most
 
 
 class GroupCommit:

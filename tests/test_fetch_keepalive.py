@@ -22,6 +22,7 @@ import watcher.fetch as fetch_module
 from watcher.connpool import pooled_transport
 from watcher.errors import FetchError
 from watcher.fetch import Fetcher, FetchSettings, Validators
+from watcher.notify.webhook import make_http_client
 
 BODY = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
 
@@ -252,7 +253,8 @@ def test_pooled_transport_keeps_as_many_idle_connections_as_its_limits_say(
     """httpx's max_keepalive_connections: None keeps them all, 0 none."""
 
     async def scenario(url: str, counts: _Counts) -> int:
-        transport = pooled_transport(httpx.Limits(max_keepalive_connections=keep), trust_env=False)
+        limits = httpx.Limits(max_keepalive_connections=keep)
+        transport = pooled_transport(limits, httpx.create_ssl_context(trust_env=False))
         async with httpx.AsyncClient(transport=transport) as client:
             answers = await asyncio.gather(*(client.get(url) for _ in range(6)))
             assert [a.status_code for a in answers] == [200] * 6
@@ -262,3 +264,55 @@ def test_pooled_transport_keeps_as_many_idle_connections_as_its_limits_say(
     still_open, counts = _serve(scenario, delay=0.02)
     assert counts.connections == 6
     assert still_open == expected_open
+
+
+async def _fetch_through(url: str) -> bytes | None:
+    async with Fetcher(FetchSettings(trust_env=True)) as fetcher:
+        return (await fetcher.fetch(url)).body
+
+
+async def _post_through(url: str) -> bytes | None:
+    async with make_http_client() as client:  # the webhook channels' client
+        return (await client.post(url, content=b"{}")).content
+
+
+@pytest.mark.parametrize("request_through", [_fetch_through, _post_through])
+def test_a_proxy_from_the_environment_still_carries_the_requests(
+    request_through: Callable[[str], Awaitable[bytes | None]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pool is mounted beside httpx's proxy mounts, not as the client's transport
+    (which would make httpx ignore HTTP_PROXY). The proxy here answers itself and records
+    what it was asked; feeds.test is never resolved."""
+    asked: list[bytes] = []
+
+    class _Proxy(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = transport
+            self.buffer = b""
+
+        def data_received(self, data: bytes) -> None:
+            self.buffer += data
+            head, found, rest = self.buffer.partition(b"\r\n\r\n")
+            if found and len(rest) >= (2 if head.startswith(b"POST") else 0):
+                asked.append(head.split(b"\r\n", 1)[0])
+                self.transport.write(  # type: ignore[attr-defined]
+                    b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
+                )
+                self.buffer = b""
+
+    async def run() -> bytes | None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(_Proxy, "127.0.0.1", 0)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        try:
+            return await request_through("http://feeds.test/rss")
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    assert asyncio.run(run()) == BODY
+    method = b"GET" if request_through is _fetch_through else b"POST"
+    assert asked == [method + b" http://feeds.test/rss HTTP/1.1"]

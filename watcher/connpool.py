@@ -29,7 +29,7 @@ import httpx
 from watcher.http11 import HTTP11Connection, ResponseBody
 from watcher.netstream import AsyncioBackend
 
-__all__ = ["OriginPool", "pooled_transport"]
+__all__ = ["OriginPool", "pooled_mounts", "pooled_transport"]
 
 # A kept connection the server closed meanwhile shows only when the request is sent; the
 # request is then tried again, on another connection, this many times in all.
@@ -191,19 +191,31 @@ class OriginPool:
         return [connection for connection, _ in stale]
 
 
-def pooled_transport(limits: httpx.Limits, *, trust_env: bool) -> httpx.AsyncHTTPTransport:
-    """httpx's transport over this pool, watcher.http11 and watcher.netstream instead of
-    httpcore's pool and anyio: on a poll of thousands of unchanged feeds, those were most
-    of the CPU.
+def pooled_mounts(
+    limits: httpx.Limits, ssl_context: ssl.SSLContext
+) -> dict[str, httpx.AsyncBaseTransport]:
+    """`mounts` for an httpx.AsyncClient: every request no proxy takes goes through this
+    pool, watcher.http11 and watcher.netstream instead of httpcore's pool and anyio (on a
+    poll of thousands of unchanged feeds, those were most of the CPU).
+
+    A mount, not the client's `transport`: httpx reads HTTP(S)_PROXY and NO_PROXY only
+    when given no transport, and its proxy mounts, more specific than "all://", still
+    carry what the environment says to proxy (hosts in NO_PROXY go through httpx's
+    default transport). Give the client the same `verify=` context, so the CA bundle is
+    loaded once.
+    """
+    return {"all://": pooled_transport(limits, ssl_context)}
+
+
+def pooled_transport(limits: httpx.Limits, ssl_context: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
+    """httpx's transport with this pool in place of httpcore's.
 
     httpx offers no argument for the pool, so the transport's is replaced. Should a
     future httpx keep its pool elsewhere, httpx's own is left in place: slower, never
     broken. `limits.max_connections` is not enforced: the pool has no queue, and its
     users bound how many requests they make at once.
     """
-    # one TLS context, given to both: loading the CA bundle costs 30 ms of CPU each time
-    ssl_context = httpx.create_ssl_context(trust_env=trust_env)
-    transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits, trust_env=trust_env)
+    transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits)
     if isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
         transport._pool = OriginPool(  # type: ignore[assignment]
             ssl_context=ssl_context,

@@ -48,7 +48,7 @@ from typing import Literal, Self
 import httpx
 
 from watcher import __version__
-from watcher.connpool import pooled_transport
+from watcher.connpool import pooled_mounts
 from watcher.errors import (
     FetchError,
     FetchTimeout,
@@ -313,8 +313,8 @@ def make_client(
         max_connections=settings.max_concurrency,
         max_keepalive_connections=min(KEEPALIVE_CONNECTIONS, settings.max_concurrency),
     )
-    if transport is None:
-        transport = pooled_transport(pool_limits, trust_env=settings.trust_env)
+    # (a given transport, as tests give, carries every request itself: no TLS context)
+    ssl_context = None if transport else httpx.create_ssl_context(trust_env=settings.trust_env)
     return httpx.AsyncClient(
         headers={
             "User-Agent": settings.user_agent,
@@ -324,7 +324,9 @@ def make_client(
         follow_redirects=False,
         timeout=_timeout(limits),
         limits=pool_limits,
+        verify=ssl_context or True,
         transport=transport,
+        mounts=pooled_mounts(pool_limits, ssl_context) if ssl_context else None,
         trust_env=settings.trust_env,
     )
 

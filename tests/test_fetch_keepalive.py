@@ -276,14 +276,16 @@ async def _post_through(url: str) -> bytes | None:
         return (await client.post(url, content=b"{}")).content
 
 
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "ALL_PROXY"])
 @pytest.mark.parametrize("request_through", [_fetch_through, _post_through])
 def test_a_proxy_from_the_environment_still_carries_the_requests(
     request_through: Callable[[str], Awaitable[bytes | None]],
+    variable: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The pool is mounted beside httpx's proxy mounts, not as the client's transport
-    (which would make httpx ignore HTTP_PROXY). The proxy here answers itself and records
-    what it was asked; feeds.test is never resolved."""
+    """The pool serves what no proxy takes; httpx still reads the proxy variables (it
+    would not, were the pool handed to it as the client's transport). The proxy here
+    answers itself and records what it was asked; feeds.test is never resolved."""
     asked: list[bytes] = []
 
     class _Proxy(asyncio.Protocol):
@@ -304,7 +306,7 @@ def test_a_proxy_from_the_environment_still_carries_the_requests(
     async def run() -> bytes | None:
         loop = asyncio.get_running_loop()
         server = await loop.create_server(_Proxy, "127.0.0.1", 0)
-        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+        monkeypatch.setenv(variable, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
         for name in ("NO_PROXY", "no_proxy"):
             monkeypatch.delenv(name, raising=False)
         try:
@@ -316,3 +318,16 @@ def test_a_proxy_from_the_environment_still_carries_the_requests(
     assert asyncio.run(run()) == BODY
     method = b"GET" if request_through is _fetch_through else b"POST"
     assert asked == [method + b" http://feeds.test/rss HTTP/1.1"]
+
+
+def test_hosts_in_no_proxy_are_fetched_directly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # discard: nothing listens
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+
+    async def scenario(url: str, counts: _Counts) -> int:
+        async with Fetcher(FetchSettings(trust_env=True)) as fetcher:
+            return (await fetcher.fetch(url)).status
+
+    status, counts = _serve(scenario)
+    assert status == 200
+    assert counts.requests == 1

@@ -21,7 +21,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import httpcore
 import httpx
@@ -29,7 +29,7 @@ import httpx
 from watcher.http11 import HTTP11Connection, ResponseBody
 from watcher.netstream import AsyncioBackend
 
-__all__ = ["OriginPool", "pooled_mounts", "pooled_transport"]
+__all__ = ["OriginPool", "pooled_client", "pooled_transport"]
 
 # A kept connection the server closed meanwhile shows only when the request is sent; the
 # request is then tried again, on another connection, this many times in all.
@@ -191,39 +191,46 @@ class OriginPool:
         return [connection for connection, _ in stale]
 
 
-def pooled_mounts(
-    limits: httpx.Limits, ssl_context: ssl.SSLContext
-) -> dict[str, httpx.AsyncBaseTransport]:
-    """`mounts` for an httpx.AsyncClient: every request no proxy takes goes through this
-    pool, watcher.http11 and watcher.netstream instead of httpcore's pool and anyio (on a
-    poll of thousands of unchanged feeds, those were most of the CPU).
+def pooled_client(
+    limits: httpx.Limits, ssl_context: ssl.SSLContext, **options: Any
+) -> httpx.AsyncClient:
+    """An httpx.AsyncClient whose requests that no proxy takes go through this pool,
+    watcher.http11 and watcher.netstream instead of httpcore's pool and anyio (on a poll
+    of thousands of unchanged feeds, those were most of the CPU).
 
-    A mount, not the client's `transport`: httpx reads HTTP(S)_PROXY and NO_PROXY only
-    when given no transport, and its proxy mounts, more specific than "all://", still
-    carry what the environment says to proxy (hosts in NO_PROXY go through httpx's
-    default transport). Give the client the same `verify=` context, so the CA bundle is
-    loaded once.
+    httpx builds the client as usual, reading HTTP(S)_PROXY, ALL_PROXY and NO_PROXY
+    when `trust_env` (it does only when given no transport); then its default transport,
+    the one for everything not proxied, gets this pool. `options` are AsyncClient's.
     """
-    return {"all://": pooled_transport(limits, ssl_context)}
+    client = httpx.AsyncClient(limits=limits, verify=ssl_context, **options)
+    _use_pool(getattr(client, "_transport", None), limits, ssl_context)
+    return client
 
 
 def pooled_transport(limits: httpx.Limits, ssl_context: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
-    """httpx's transport with this pool in place of httpcore's.
-
-    httpx offers no argument for the pool, so the transport's is replaced. Should a
-    future httpx keep its pool elsewhere, httpx's own is left in place: slower, never
-    broken. `limits.max_connections` is not enforced: the pool has no queue, and its
-    users bound how many requests they make at once.
-    """
+    """httpx's transport with this pool in place of httpcore's."""
     transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits)
-    if isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
+    _use_pool(transport, limits, ssl_context)
+    return transport
+
+
+def _use_pool(transport: object, limits: httpx.Limits, ssl_context: ssl.SSLContext) -> None:
+    """Replace the pool of httpx's transport with an OriginPool.
+
+    httpx offers no argument for the pool. Should a future httpx keep its transport or
+    pool elsewhere, httpx's own is left in place: slower, never broken. Limits'
+    `max_connections` is not enforced: the pool has no queue, and its users bound how
+    many requests they make at once.
+    """
+    if isinstance(transport, httpx.AsyncHTTPTransport) and isinstance(
+        getattr(transport, "_pool", None), httpcore.AsyncConnectionPool
+    ):
         transport._pool = OriginPool(  # type: ignore[assignment]
             ssl_context=ssl_context,
             max_idle=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=AsyncioBackend(),
         )
-    return transport
 
 
 class _ReturnedOnClose:

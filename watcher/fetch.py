@@ -43,12 +43,12 @@ import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import httpx
 
 from watcher import __version__
-from watcher.connpool import pooled_mounts
+from watcher.connpool import pooled_client
 from watcher.errors import (
     FetchError,
     FetchTimeout,
@@ -313,22 +313,20 @@ def make_client(
         max_connections=settings.max_concurrency,
         max_keepalive_connections=min(KEEPALIVE_CONNECTIONS, settings.max_concurrency),
     )
-    # (a given transport, as tests give, carries every request itself: no TLS context)
-    ssl_context = None if transport else httpx.create_ssl_context(trust_env=settings.trust_env)
-    return httpx.AsyncClient(
-        headers={
+    options: dict[str, Any] = {
+        "headers": {
             "User-Agent": settings.user_agent,
             "Accept": settings.accept,
             "Accept-Encoding": ACCEPT_ENCODING,
         },
-        follow_redirects=False,
-        timeout=_timeout(limits),
-        limits=pool_limits,
-        verify=ssl_context or True,
-        transport=transport,
-        mounts=pooled_mounts(pool_limits, ssl_context) if ssl_context else None,
-        trust_env=settings.trust_env,
-    )
+        "follow_redirects": False,
+        "timeout": _timeout(limits),
+        "trust_env": settings.trust_env,
+    }
+    if transport is not None:  # tests: it carries every request itself
+        return httpx.AsyncClient(limits=pool_limits, transport=transport, **options)
+    ssl_context = httpx.create_ssl_context(trust_env=settings.trust_env)
+    return pooled_client(pool_limits, ssl_context, **options)
 
 
 def _timeout(limits: FetchLimits) -> httpx.Timeout:

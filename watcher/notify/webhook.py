@@ -23,7 +23,7 @@ import httpx
 
 from watcher import __version__
 from watcher.config.models import WebhookChannel as WebhookSettings
-from watcher.connpool import pooled_mounts
+from watcher.connpool import pooled_client
 from watcher.errors import DeliveryError, PermanentDeliveryError
 from watcher.notify import render
 from watcher.notify.base import Channel, Message, Receipt
@@ -42,15 +42,14 @@ def make_http_client(
     report, not something to replay at another address. Each channel sends one request at
     a time, so the pool (watcher.connpool) needs no cap of its own.
     """
-    ssl_context = None if transport else httpx.create_ssl_context()
-    return httpx.AsyncClient(
-        verify=ssl_context or True,
-        transport=transport,
-        mounts=pooled_mounts(httpx.Limits(), ssl_context) if ssl_context else None,
-        timeout=timeout,
-        follow_redirects=False,
-        headers={"User-Agent": f"watcher/{__version__} (alert delivery)"},
-    )
+    options: dict[str, Any] = {
+        "timeout": timeout,
+        "follow_redirects": False,
+        "headers": {"User-Agent": f"watcher/{__version__} (alert delivery)"},
+    }
+    if transport is not None:
+        return httpx.AsyncClient(transport=transport, **options)
+    return pooled_client(httpx.Limits(), httpx.create_ssl_context(), **options)
 
 
 def encode_json(body: Any) -> bytes:

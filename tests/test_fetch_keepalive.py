@@ -19,7 +19,7 @@ import pytest
 import trustme
 
 import watcher.fetch as fetch_module
-from watcher.connpool import pooled_transport
+from watcher.connpool import pooled_client
 from watcher.errors import FetchError
 from watcher.fetch import Fetcher, FetchSettings, Validators
 from watcher.notify.webhook import make_http_client
@@ -247,15 +247,14 @@ def test_https_with_an_untrusted_certificate_says_so(
 
 
 @pytest.mark.parametrize(("keep", "expected_open"), [(None, 6), (2, 2), (0, 0)])
-def test_pooled_transport_keeps_as_many_idle_connections_as_its_limits_say(
+def test_pooled_client_keeps_as_many_idle_connections_as_its_limits_say(
     keep: int | None, expected_open: int
 ) -> None:
     """httpx's max_keepalive_connections: None keeps them all, 0 none."""
 
     async def scenario(url: str, counts: _Counts) -> int:
         limits = httpx.Limits(max_keepalive_connections=keep)
-        transport = pooled_transport(limits, httpx.create_ssl_context(trust_env=False))
-        async with httpx.AsyncClient(transport=transport) as client:
+        async with pooled_client(limits, trust_env=False) as client:
             answers = await asyncio.gather(*(client.get(url) for _ in range(6)))
             assert [a.status_code for a in answers] == [200] * 6
             await asyncio.sleep(0.05)  # the server sees the closes

@@ -29,7 +29,7 @@ import httpx
 from watcher.http11 import HTTP11Connection, ResponseBody
 from watcher.netstream import AsyncioBackend
 
-__all__ = ["OriginPool", "pooled_client", "pooled_transport"]
+__all__ = ["OriginPool", "pooled_client"]
 
 # A kept connection the server closed meanwhile shows only when the request is sent; the
 # request is then tried again, on another connection, this many times in all.
@@ -192,7 +192,7 @@ class OriginPool:
 
 
 def pooled_client(
-    limits: httpx.Limits, ssl_context: ssl.SSLContext, **options: Any
+    limits: httpx.Limits, *, trust_env: bool = True, **options: Any
 ) -> httpx.AsyncClient:
     """An httpx.AsyncClient whose requests that no proxy takes go through this pool,
     watcher.http11 and watcher.netstream instead of httpcore's pool and anyio (on a poll
@@ -202,23 +202,20 @@ def pooled_client(
     when `trust_env` (it does only when given no transport); then its default transport,
     the one for everything not proxied, gets this pool. `options` are AsyncClient's.
     """
-    client = httpx.AsyncClient(limits=limits, verify=ssl_context, **options)
+    # one TLS context for httpx's transports and the pool: loading the CA bundle costs
+    # 30 ms of CPU each time (SSL_CERT_FILE and SSL_CERT_DIR apply when `trust_env`)
+    ssl_context = httpx.create_ssl_context(trust_env=trust_env)
+    client = httpx.AsyncClient(limits=limits, verify=ssl_context, trust_env=trust_env, **options)
     _use_pool(getattr(client, "_transport", None), limits, ssl_context)
     return client
-
-
-def pooled_transport(limits: httpx.Limits, ssl_context: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
-    """httpx's transport with this pool in place of httpcore's."""
-    transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits)
-    _use_pool(transport, limits, ssl_context)
-    return transport
 
 
 def _use_pool(transport: object, limits: httpx.Limits, ssl_context: ssl.SSLContext) -> None:
     """Replace the pool of httpx's transport with an OriginPool.
 
     httpx offers no argument for the pool. Should a future httpx keep its transport or
-    pool elsewhere, httpx's own is left in place: slower, never broken. Limits'
+    pool elsewhere, httpx's own is left in place: slower (test_fetch_keepalive.py would
+    fail), never broken. Limits'
     `max_connections` is not enforced: the pool has no queue, and its users bound how
     many requests they make at once.
     """

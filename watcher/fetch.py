@@ -325,8 +325,7 @@ def make_client(
     }
     if transport is not None:  # tests: it carries every request itself
         return httpx.AsyncClient(limits=pool_limits, transport=transport, **options)
-    ssl_context = httpx.create_ssl_context(trust_env=settings.trust_env)
-    return pooled_client(pool_limits, ssl_context, **options)
+    return pooled_client(pool_limits, **options)
 
 
 def _timeout(limits: FetchLimits) -> httpx.Timeout:

@@ -49,7 +49,7 @@ def make_http_client(
     }
     if transport is not None:
         return httpx.AsyncClient(transport=transport, **options)
-    return pooled_client(httpx.Limits(), httpx.create_ssl_context(), **options)
+    return pooled_client(httpx.Limits(), **options)
 
 
 def encode_json(body: Any) -> bytes:

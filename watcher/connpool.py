@@ -215,9 +215,8 @@ def _use_pool(transport: object, limits: httpx.Limits, ssl_context: ssl.SSLConte
 
     httpx offers no argument for the pool. Should a future httpx keep its transport or
     pool elsewhere, httpx's own is left in place: slower (test_fetch_keepalive.py would
-    fail), never broken. Limits'
-    `max_connections` is not enforced: the pool has no queue, and its users bound how
-    many requests they make at once.
+    fail), never broken. `limits.max_connections` is not enforced: the pool has no
+    queue, and its users bound how many requests they make at once.
     """
     if isinstance(transport, httpx.AsyncHTTPTransport) and isinstance(
         getattr(transport, "_pool", None), httpcore.AsyncConnectionPool

@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-import trustme
 
 import watcher.fetch as fetch_module
 from watcher.connpool import pooled_client
@@ -199,27 +198,12 @@ def test_a_large_body_arrives_whole_through_flow_control() -> None:
 # --- HTTPS ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-def tls_server_context(ca: trustme.CA) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    return context
-
-
 def test_https_feed_is_fetched_over_one_kept_connection(
-    ca: trustme.CA,
+    ca_file: str,
     tls_server_context: ssl.SSLContext,
-    tmp_path: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    ca_file = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # read because trust_env is on
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)  # read because trust_env is on
 
     async def scenario(url: str, counts: _Counts) -> list[int]:
         async with Fetcher(FetchSettings(trust_env=True)) as fetcher:

@@ -120,18 +120,6 @@ def test_unresolvable_host_is_connect_error_caused_by_the_dns_failure() -> None:
     assert isinstance(failure.value.__cause__, socket.gaierror)
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-def tls_server(ca: trustme.CA) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost").configure_cert(context)
-    return context
-
-
 async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     data = await reader.read(100)
     writer.write(data.upper())
@@ -140,7 +128,7 @@ async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 
 def test_tls_upgrade_reads_and_writes_through_the_encrypted_stream(
-    ca: trustme.CA, tls_server: ssl.SSLContext
+    ca: trustme.CA, tls_server_context: ssl.SSLContext
 ) -> None:
     client_context = ssl.create_default_context()
     ca.configure_trust(client_context)
@@ -154,13 +142,13 @@ def test_tls_upgrade_reads_and_writes_through_the_encrypted_stream(
         await stream.aclose()
         return data, version
 
-    data, version = _with_server(_echo, client, tls=tls_server)
+    data, version = _with_server(_echo, client, tls=tls_server_context)
     assert data == b"OVER TLS"
     assert version.startswith("TLS")
 
 
 def test_tls_with_a_certificate_for_another_name_is_connect_error(
-    ca: trustme.CA, tls_server: ssl.SSLContext
+    ca: trustme.CA, tls_server_context: ssl.SSLContext
 ) -> None:
     client_context = ssl.create_default_context()
     ca.configure_trust(client_context)
@@ -171,4 +159,4 @@ def test_tls_with_a_certificate_for_another_name_is_connect_error(
             await plain.start_tls(client_context, server_hostname="example.org", timeout=5)
         assert isinstance(failure.value.__cause__, ssl.SSLCertVerificationError)
 
-    _with_server(_echo, client, tls=tls_server)
+    _with_server(_echo, client, tls=tls_server_context)

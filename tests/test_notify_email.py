@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import trustme
 
 from tests.support.outbox_data import T0, insert_item, make_settings, queue_alert, status_of
 from tests.support.smtp_server import SmtpServer
@@ -37,24 +36,10 @@ def smtp() -> Iterator[SmtpServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
 @pytest.fixture
-def ca_file(ca, tmp_path) -> str:
-    path = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
-
-
-@pytest.fixture
-def tls_smtp(ca) -> Iterator[SmtpServer]:
+def tls_smtp(tls_server_context) -> Iterator[SmtpServer]:
     """STARTTLS required, AUTH only over TLS, certificate from a private CA."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    with SmtpServer(tls=context, login=("watcher", PASSWORD)) as server:
+    with SmtpServer(tls=tls_server_context, login=("watcher", PASSWORD)) as server:
         yield server
 
 

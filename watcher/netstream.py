@@ -211,22 +211,5 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
             sock.setsockopt(*option)
         return stream
 
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[SocketOption] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        stream = AsyncioStream()
-        try:
-            async with asyncio.timeout(timeout):
-                await loop.create_unix_connection(lambda: stream, path)
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"timed out connecting to {path}") from None
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        return stream
-
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)

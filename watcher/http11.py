@@ -65,9 +65,6 @@ class HTTP11Connection:
     def is_idle(self) -> bool:
         return self._state is _State.IDLE
 
-    def is_closed(self) -> bool:
-        return self._state is _State.CLOSED
-
     def has_expired(self) -> bool:
         """Kept past its keep-alive time, or closed by the server meanwhile (anything
         readable on an idle connection is the server closing it)."""
@@ -192,7 +189,7 @@ class HTTP11Connection:
 
 
 class ResponseBody:
-    """The response body as httpcore hands it to httpx: chunks, then aclose()."""
+    """The response body in the form httpx takes from httpcore: chunks, then aclose()."""
 
     def __init__(self, connection: HTTP11Connection, timeout: float | None):
         self._connection = connection

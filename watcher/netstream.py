@@ -1,8 +1,9 @@
-"""httpcore's network layer on asyncio's own transports, without anyio in between.
+"""The network under watcher.http11: httpcore's backend interface on asyncio's own
+transports, without anyio in between.
 
-httpcore reaches the network through a small backend interface (connect, read, write,
-start TLS). Its default on asyncio goes through anyio, which wraps every read and write
-in cancel scopes and resolves every address through `ipaddress`: for a poll of 2,000
+httpcore reaches the network through a small interface (connect, read, write, start
+TLS). Its default on asyncio goes through anyio, which wraps every read and write in
+cancel scopes and resolves every address through `ipaddress`: for a poll of 2,000
 unchanged feeds (2,000 conditional GETs answered 304) that layer was the largest share
 of the CPU. This backend answers the same interface with one asyncio.Protocol per
 connection, and keeps httpcore's contract for errors: failures are raised as httpcore's
@@ -34,7 +35,7 @@ SocketOption = (
 
 class AsyncioStream(asyncio.Protocol, httpcore.AsyncNetworkStream):
     """One TCP (or TLS) connection: the protocol asyncio feeds, and the stream httpcore
-    reads. One reader at a time, as httpcore's HTTP/1.1 connection guarantees."""
+    reads. One reader at a time, as a watcher.http11 connection guarantees."""
 
     def __init__(self) -> None:
         self._transport: asyncio.Transport | None = None
@@ -111,8 +112,9 @@ class AsyncioStream(asyncio.Protocol, httpcore.AsyncNetworkStream):
                 self._reading_paused = False
                 self._transport.resume_reading()
             return data
-        if self._lost is not None:
-            raise httpcore.ReadError(str(self._lost) or type(self._lost).__name__) from (self._lost)
+        lost = self._lost
+        if lost is not None:
+            raise httpcore.ReadError(str(lost) or type(lost).__name__) from lost
         return b""
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
@@ -151,7 +153,7 @@ class AsyncioStream(asyncio.Protocol, httpcore.AsyncNetworkStream):
         except TimeoutError:
             self._transport.close()
             raise httpcore.ConnectTimeout("timed out in the TLS handshake") from None
-        except (OSError, ssl.SSLError, ConnectionError) as exc:
+        except OSError as exc:  # ssl.SSLError among them
             self._transport.close()
             raise httpcore.ConnectError(str(exc)) from exc
         if tls is None:  # the connection closed during the handshake

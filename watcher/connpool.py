@@ -87,10 +87,6 @@ class OriginPool:
         for connection in connections:
             await connection.aclose()
 
-    @property
-    def idle_connections(self) -> int:
-        return len(self._idle_order)
-
     async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
         scheme = request.url.scheme
         if scheme not in (b"http", b"https"):
